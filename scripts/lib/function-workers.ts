@@ -1,0 +1,95 @@
+/**
+ * One Deno process per edge function, started on its first request (a cold
+ * start, as the edge runtime does) and restarted after it exits. Each process
+ * runs the function's own `index.ts` unchanged: `Deno.serve` binds to the
+ * address in DENO_SERVE_ADDRESS.
+ */
+export interface WorkerOptions {
+  deno: string;
+  functionsDir: string;
+  configPath: string;
+  env: Record<string, string>;
+}
+
+interface Worker {
+  port: number;
+  child: Deno.ChildProcess;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function waitForPort(port: number, child: Deno.ChildProcess, slug: string): Promise<void> {
+  let exited = false;
+  child.status.then(() => (exited = true));
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`function ${slug} exited during start (see its log above)`);
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+  throw new Error(`function ${slug} did not listen within 30 s`);
+}
+
+export class FunctionWorkers {
+  #workers = new Map<string, Promise<Worker>>();
+  constructor(private readonly opts: WorkerOptions) {}
+
+  /** The port of the slug's running process, starting it when needed. */
+  portFor(slug: string): Promise<number> {
+    let worker = this.#workers.get(slug);
+    if (!worker) {
+      worker = this.#start(slug);
+      this.#workers.set(slug, worker);
+      worker.catch(() => this.#workers.delete(slug));
+    }
+    return worker.then((w) => w.port);
+  }
+
+  async #start(slug: string): Promise<Worker> {
+    const port = freePort();
+    const child = new Deno.Command(this.opts.deno, {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-env",
+        "--allow-read",
+        "--allow-sys",
+        `--config=${this.opts.configPath}`,
+        `${this.opts.functionsDir}/${slug}/index.ts`,
+      ],
+      env: {
+        ...this.opts.env,
+        DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
+        SB_FUNCTION_SLUG: slug,
+      },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    child.status.then(() => this.#workers.delete(slug));
+    await waitForPort(port, child, slug);
+    return { port, child };
+  }
+
+  async stopAll(): Promise<void> {
+    const workers = await Promise.allSettled(this.#workers.values());
+    this.#workers.clear();
+    for (const w of workers) {
+      if (w.status !== "fulfilled") continue;
+      try {
+        w.value.child.kill("SIGTERM");
+      } catch { /* already gone */ }
+      await w.value.child.status;
+    }
+  }
+}

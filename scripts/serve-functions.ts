@@ -1,0 +1,136 @@
+/**
+ * Local stand-in for `supabase functions serve`: routes
+ * http://127.0.0.1:<port>/functions/v1/<slug> to the function, applies
+ * `verify_jwt` from supabase/config.toml, and passes the env file through.
+ *
+ *   deno run -A scripts/serve-functions.ts --port 54321 --db-url postgresql://… [--env-file F]
+ */
+import { parseDotenv, readFunctionsEnv } from "./lib/dotenv.ts";
+import { functionsWithoutJwt, verifyGatewayJwt } from "./lib/gateway-jwt.ts";
+import { FunctionWorkers } from "./lib/function-workers.ts";
+
+/** The Supabase CLI's local JWT secret, so its well-known local keys work here too. */
+const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const FUNCTIONS_DIR = `${ROOT}/supabase/functions`;
+
+function arg(name: string, fallback?: string): string {
+  const i = Deno.args.indexOf(`--${name}`);
+  const value = i >= 0 ? Deno.args[i + 1] : fallback;
+  if (value === undefined) throw new Error(`--${name} is required`);
+  return value;
+}
+
+function slugs(): Set<string> {
+  const found = new Set<string>();
+  for (const entry of Deno.readDirSync(FUNCTIONS_DIR)) {
+    if (entry.isDirectory && !entry.name.startsWith("_")) {
+      try {
+        Deno.statSync(`${FUNCTIONS_DIR}/${entry.name}/index.ts`);
+        found.add(entry.name);
+      } catch { /* not a function */ }
+    }
+  }
+  return found;
+}
+
+const port = Number(arg("port", "54321"));
+const dbUrl = arg("db-url", Deno.env.get("SUPABASE_DB_URL"));
+const envFileArg = Deno.args.includes("--env-file") ? arg("env-file") : undefined;
+const { path: envPath, env: fileEnv } = envFileArg
+  ? { path: envFileArg, env: parseDotenv(await Deno.readTextFile(envFileArg)) }
+  : await readFunctionsEnv(FUNCTIONS_DIR);
+const jwtSecret = Deno.env.get("SUPABASE_JWT_SECRET") ?? LOCAL_JWT_SECRET;
+
+// The env file is the functions' configuration; variables set in this
+// process's environment win, so tests and operators can override one value.
+const functionEnv: Record<string, string> = { ...fileEnv };
+for (const name of Object.keys(fileEnv)) {
+  const override = Deno.env.get(name);
+  if (override !== undefined) functionEnv[name] = override;
+}
+Object.assign(functionEnv, {
+  SUPABASE_DB_URL: dbUrl,
+  SUPABASE_URL: `http://127.0.0.1:${port}`,
+  SUPABASE_JWT_SECRET: jwtSecret,
+  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  HOME: Deno.env.get("HOME") ?? "/tmp",
+  ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+});
+
+const known = slugs();
+const openFunctions = functionsWithoutJwt(await Deno.readTextFile(`${ROOT}/supabase/config.toml`));
+const workers = new FunctionWorkers({
+  deno: Deno.execPath(),
+  functionsDir: FUNCTIONS_DIR,
+  configPath: `${ROOT}/deno.json`,
+  env: functionEnv,
+});
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+async function route(req: Request): Promise<Response> {
+  const url = new URL(req.url);
+  const match = /^\/functions\/v1\/([^/?]+)(\/.*)?$/.exec(url.pathname);
+  if (!match || !known.has(match[1])) return json(404, { error: "function not found" });
+  const slug = match[1];
+  if (
+    !openFunctions.has(slug) &&
+    !(await verifyGatewayJwt(req.headers.get("authorization"), jwtSecret))
+  ) {
+    return json(401, { error: "missing or invalid JWT" });
+  }
+  let target: number;
+  try {
+    target = await workers.portFor(slug);
+  } catch (e) {
+    console.error(`[serve-functions] ${(e as Error).message}`);
+    return json(503, { error: `function ${slug} failed to start` });
+  }
+  // The function sees an internal URL, as behind the Supabase gateway.
+  const inner = `http://127.0.0.1:${target}/${slug}${match[2] ?? ""}${url.search}`;
+  const headers = new Headers(req.headers);
+  headers.set("x-forwarded-host", url.host);
+  headers.set("x-forwarded-proto", url.protocol.replace(":", ""));
+  try {
+    return await fetch(inner, {
+      method: req.method,
+      headers,
+      body: req.body,
+      redirect: "manual",
+      signal: req.signal,
+    });
+  } catch (e) {
+    console.error(`[serve-functions] ${slug}: ${(e as Error).message}`);
+    return json(502, { error: `function ${slug} did not answer` });
+  }
+}
+
+let server: Deno.HttpServer;
+try {
+  server = Deno.serve({ hostname: "127.0.0.1", port, onListen: () => {} }, route);
+} catch (e) {
+  if (e instanceof Deno.errors.AddrInUse) {
+    console.error(`port ${port} is in use: is the stack already running?`);
+    Deno.exit(1);
+  }
+  throw e;
+}
+console.error(
+  `[serve-functions] ${known.size} functions on http://127.0.0.1:${port}/functions/v1/ (env: ${
+    envPath.replace(ROOT + "/", "")
+  })`,
+);
+
+const shutdown = async () => {
+  await workers.stopAll();
+  await server.shutdown();
+  Deno.exit(0);
+};
+Deno.addSignalListener("SIGINT", shutdown);
+Deno.addSignalListener("SIGTERM", shutdown);

@@ -1,0 +1,67 @@
+/**
+ * The isolate's Postgres client: created once, on first use, and shared by
+ * every request the isolate serves.
+ *
+ * - `prepare: false`: Supabase's transaction-mode pooler (port 6543) hands each
+ *   transaction to any server connection, where a named prepared statement
+ *   from an earlier one may not exist.
+ * - A small pool: an edge isolate serves few requests at once, and hundreds of
+ *   isolates share the database's connection limit.
+ * - A statement timeout well under Twilio's 15 s webhook timeout, so a stuck
+ *   query turns into our own TwiML instead of Twilio's "application error".
+ */
+import postgres from "postgres";
+
+export type Sql = postgres.Sql;
+
+/** Server-side limit for any one statement, in milliseconds. */
+export const STATEMENT_TIMEOUT_MS = 5_000;
+
+let client: Sql | undefined;
+
+export function getSql(databaseUrl: string): Sql {
+  client ??= postgres(databaseUrl, {
+    prepare: false,
+    max: 4,
+    idle_timeout: 30,
+    connect_timeout: 3,
+    onnotice: () => {},
+    connection: {
+      application_name: `edge:${Deno.env.get("SB_FUNCTION_SLUG") ?? "function"}`,
+      statement_timeout: STATEMENT_TIMEOUT_MS,
+    },
+  });
+  return client;
+}
+
+export class DeadlineExceeded extends Error {
+  constructor(readonly ms: number) {
+    super(`database did not answer within ${ms} ms`);
+  }
+}
+
+/**
+ * Races a query against a client-side deadline. The server-side statement
+ * timeout does not help when the server itself (or the network) hangs: then
+ * nothing answers at all, and only the client can give up. The query is
+ * cancelled so its connection goes back to the pool.
+ */
+export async function withDeadline<T>(
+  query: PromiseLike<T> & { cancel?: () => void },
+  ms: number,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      try {
+        query.cancel?.();
+      } catch { /* cancelling is best effort */ }
+      reject(new DeadlineExceeded(ms));
+    }, ms);
+  });
+  try {
+    return await Promise.race([query, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

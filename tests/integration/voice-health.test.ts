@@ -1,0 +1,105 @@
+/**
+ * voice-health over HTTP: healthy against the real database, unhealthy (503)
+ * within 3 s when the database is down or hangs.
+ */
+import assert from "node:assert/strict";
+import { exampleEnv, startFunction } from "../support/function-process.ts";
+import { functionsUrl, testDbUrl } from "../support/stack.ts";
+
+async function probe(url: string, init?: RequestInit) {
+  const started = performance.now();
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return { res, body: text ? JSON.parse(text) : null, ms: performance.now() - started };
+}
+
+Deno.test("voice-health: healthy against the running database, through the gateway", async () => {
+  const { res, body } = await probe(`${functionsUrl()}/voice-health`);
+  assert.equal(res.status, 200);
+  assert.equal(body.status, "healthy");
+  assert.equal(body.checks.database.state, "pass");
+  assert.equal(typeof body.checks.database.latency_ms, "number");
+  assert.equal(body.checks.configuration.state, "pass");
+  assert.match(body.version, /^\d+\.\d+\.\d+$/);
+  assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
+});
+
+Deno.test("voice-health: never echoes configured values", async () => {
+  const { body } = await probe(`${functionsUrl()}/voice-health`);
+  const text = JSON.stringify(body);
+  for (const value of Object.values(exampleEnv())) {
+    assert.ok(!text.includes(value), "a configured value leaked");
+  }
+  assert.ok(!text.includes(testDbUrl()));
+});
+
+Deno.test("voice-health: other methods get 405", async () => {
+  const { res } = await probe(`${functionsUrl()}/voice-health`, { method: "POST", body: "x" });
+  assert.equal(res.status, 405);
+});
+
+/** A port where nothing listens: a stopped database. */
+function deadPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+Deno.test("voice-health: database stopped → 503 unhealthy within 3 s", async () => {
+  const fn = await startFunction("voice-health", {
+    ...exampleEnv(),
+    SUPABASE_DB_URL: `postgresql://postgres:postgres@127.0.0.1:${deadPort()}/postgres`,
+  });
+  try {
+    const { res, body, ms } = await probe(fn.url);
+    assert.equal(res.status, 503);
+    assert.equal(body.status, "unhealthy");
+    assert.equal(body.checks.database.state, "fail");
+    assert.equal(body.checks.configuration.state, "pass");
+    assert.ok(ms < 3000, `answered in ${Math.round(ms)} ms`);
+  } finally {
+    await fn.stop();
+  }
+});
+
+Deno.test("voice-health: database hangs (accepts, never answers) → 503 within 3 s", async () => {
+  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of silent) held.push(conn);
+  })();
+  const fn = await startFunction("voice-health", {
+    ...exampleEnv(),
+    SUPABASE_DB_URL: `postgresql://postgres:postgres@127.0.0.1:${
+      (silent.addr as Deno.NetAddr).port
+    }/postgres`,
+  });
+  try {
+    const { res, body, ms } = await probe(fn.url);
+    assert.equal(res.status, 503);
+    assert.equal(body.checks.database.state, "fail");
+    assert.ok(ms < 3000, `answered in ${Math.round(ms)} ms`);
+  } finally {
+    await fn.stop();
+    silent.close();
+    for (const c of held) c.close();
+  }
+});
+
+Deno.test("voice-health: invalid configuration → 503, the variable named, no value", async () => {
+  const fn = await startFunction("voice-health", {
+    ...exampleEnv(),
+    HOTLINE_E164: "not-a-number",
+    SUPABASE_DB_URL: testDbUrl(),
+  });
+  try {
+    const { res, body } = await probe(fn.url);
+    assert.equal(res.status, 503);
+    assert.equal(body.checks.configuration.state, "fail");
+    assert.match(body.checks.configuration.detail, /HOTLINE_E164 must be/);
+    assert.ok(!JSON.stringify(body).includes("not-a-number"));
+  } finally {
+    await fn.stop();
+  }
+});
