@@ -103,7 +103,6 @@ async function route(req: Request): Promise<Response> {
       headers,
       body: req.body,
       redirect: "manual",
-      signal: req.signal,
     });
   } catch (e) {
     console.error(`[serve-functions] ${slug}: ${(e as Error).message}`);

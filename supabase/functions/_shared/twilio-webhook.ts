@@ -7,7 +7,7 @@
  * unsigned request costs us one HMAC and nothing else.
  */
 import { type Config, loadConfig } from "./config.ts";
-import { getSql, type Sql, withDeadline } from "./db.ts";
+import { openDatabase, type Sql, withDeadline } from "./db.ts";
 import { logRequest } from "./log.ts";
 import { param, readTwilioForm, TwilioFormError } from "./twilio-form.ts";
 import { publicWebhookUrl, validateTwilioSignature } from "./twilio-signature.ts";
@@ -58,7 +58,7 @@ async function recordError(
 ) {
   const e = error instanceof Error ? error : new Error(String(error));
   try {
-    const sql = getSql(config.SUPABASE_DB_URL);
+    const sql = await openDatabase(config.SUPABASE_DB_URL);
     await withDeadline(
       sql`insert into public.error_logs (function_slug, call_sid, error_name, message)
           values (${slug}, ${callSid ?? null}, ${e.name}, ${e.message.slice(0, 2000)})`,
@@ -139,16 +139,18 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       return done(new Response(null, { status: 403 }), { callSid, outcome: "bad-signature" });
     }
 
-    const ctx: WebhookContext = {
-      slug: step.slug,
-      config,
-      params,
-      query,
-      callSid,
-      idempotencyToken: req.headers.get("i-twilio-idempotency-token") ?? undefined,
-      sql: () => getSql(config.SUPABASE_DB_URL),
-    };
     try {
+      // Creating the client opens no connection; it only loads the driver once.
+      const sql = await openDatabase(config.SUPABASE_DB_URL);
+      const ctx: WebhookContext = {
+        slug: step.slug,
+        config,
+        params,
+        query,
+        callSid,
+        idempotencyToken: req.headers.get("i-twilio-idempotency-token") ?? undefined,
+        sql: () => sql,
+      };
       const result = await step.handle(ctx);
       return done(twimlResponse(result.twiml), { callSid, outcome: result.outcome, params });
     } catch (error) {

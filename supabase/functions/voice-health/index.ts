@@ -1,6 +1,6 @@
 /** GET → JSON health of the hotline: 200 healthy/degraded, 503 unhealthy. */
 import { loadConfig } from "../_shared/config.ts";
-import { getSql } from "../_shared/db.ts";
+import { openDatabase } from "../_shared/db.ts";
 import {
   checkConfig,
   checkDatabase,
@@ -23,7 +23,7 @@ Deno.serve(async (req) => {
   const checks: Record<string, CheckResult> = {
     configuration: checkConfig(config),
     database: config.ok
-      ? await checkDatabase(getSql(config.config.SUPABASE_DB_URL))
+      ? await checkDatabase(await openDatabase(config.config.SUPABASE_DB_URL))
       : { state: "fail", detail: "not checked: configuration is invalid" },
   };
   const status = overallStatus(checks);

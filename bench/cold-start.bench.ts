@@ -1,0 +1,99 @@
+/**
+ * Cold start of each edge function (process start → first response) next to
+ * a bare `Deno.serve` hello world, measured in the same run, as ratios.
+ *
+ *   .tools/bin/deno task bench:cold-start [runs]
+ *
+ * Each run spawns a fresh process (a fresh isolate, as the edge runtime does
+ * on a cold start) and times until its first HTTP response. Twilio-facing
+ * functions get an unsigned POST (answered 400 after every module is loaded,
+ * before any database work); voice-health gets a GET against a database port
+ * that refuses, so no database latency enters the figure. Goal: ratio ≤ 2.
+ */
+import { parseDotenv } from "../scripts/lib/dotenv.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const RUNS = Number(Deno.args[0] ?? 15);
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+const env = {
+  ...parseDotenv(Deno.readTextFileSync(`${ROOT}/supabase/functions/.env.example`)),
+  SUPABASE_DB_URL: `postgresql://postgres:postgres@127.0.0.1:${freePort()}/postgres`,
+  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+  HOME: Deno.env.get("HOME") ?? "/tmp",
+};
+
+async function coldStart(entry: string, request: RequestInit): Promise<number> {
+  const port = freePort();
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-sys",
+      `--config=${ROOT}/deno.json`,
+      entry,
+    ],
+    env: { ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}` },
+    clearEnv: true,
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    for (;;) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/fn`, request);
+        await res.body?.cancel();
+        return performance.now() - started;
+      } catch {
+        if (performance.now() - started > 20_000) throw new Error(`${entry} did not answer`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const targets: { name: string; entry: string; request: RequestInit }[] = [
+  { name: "hello world (baseline)", entry: `${ROOT}/bench/fixtures/hello.ts`, request: {} },
+];
+for (const entry of Deno.readDirSync(`${ROOT}/supabase/functions`)) {
+  if (!entry.isDirectory || entry.name.startsWith("_")) continue;
+  const isHealth = entry.name === "voice-health";
+  targets.push({
+    name: entry.name,
+    entry: `${ROOT}/supabase/functions/${entry.name}/index.ts`,
+    request: isHealth ? {} : {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "CallSid=CA00000000000000000000000000000000",
+    },
+  });
+}
+
+// Interleave runs so drift in machine load hits every target alike.
+const samples = new Map(targets.map((t) => [t.name, [] as number[]]));
+for (const t of targets) await coldStart(t.entry, t.request); // warm Deno's module cache
+for (let i = 0; i < RUNS; i++) {
+  for (const t of targets) samples.get(t.name)!.push(await coldStart(t.entry, t.request));
+}
+
+const baseline = median(samples.get(targets[0].name)!);
+console.log(`cold start, median of ${RUNS} runs (process start → first response)`);
+console.log("function".padEnd(26), "median ms".padStart(10), "ratio".padStart(7));
+for (const t of targets) {
+  const m = median(samples.get(t.name)!);
+  console.log(t.name.padEnd(26), m.toFixed(1).padStart(10), (m / baseline).toFixed(2).padStart(7));
+}
