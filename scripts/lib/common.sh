@@ -20,12 +20,14 @@ as_root() {
 
 # Deno comes from the npm registry (the `deno` package ships the binary), pinned
 # in .tools/package-lock.json, so a fresh machine needs only Node and npm.
+# `npm install`, not `npm ci`: the lock holds only this platform's binary
+# package, which `npm ci` rejects as out of sync; install still verifies it.
 ensure_deno() {
   if [ ! -x "$DENO" ] || ! "$DENO" --version >/dev/null 2>&1; then
     command -v npm >/dev/null || die "npm is required to install Deno (apt-get install nodejs npm)"
     say "installing Deno from the npm registry into .tools/"
-    (cd "$REPO_ROOT/.tools" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||
-      die "npm ci in .tools/ failed"
+    (cd "$REPO_ROOT/.tools" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||
+      die "npm install in .tools/ failed"
     mkdir -p "$REPO_ROOT/.tools/bin"
     ln -sf ../node_modules/.bin/deno "$DENO"
     "$DENO" --version >/dev/null 2>&1 || die "Deno did not install: see .tools/node_modules/deno"
