@@ -11,6 +11,7 @@
  * that refuses, so no database latency enters the figure. Goal: ratio ≤ 2.
  */
 import { parseDotenv } from "../scripts/lib/dotenv.ts";
+import { runtimeEnv } from "../scripts/lib/function-workers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const RUNS = Number(Deno.args[0] ?? 15);
@@ -25,8 +26,7 @@ function freePort(): number {
 const env = {
   ...parseDotenv(Deno.readTextFileSync(`${ROOT}/supabase/functions/.env.example`)),
   SUPABASE_DB_URL: `postgresql://postgres:postgres@127.0.0.1:${freePort()}/postgres`,
-  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-  HOME: Deno.env.get("HOME") ?? "/tmp",
+  ...runtimeEnv(),
 };
 
 async function coldStart(entry: string, request: RequestInit): Promise<number> {

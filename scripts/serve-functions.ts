@@ -7,7 +7,7 @@
  */
 import { parseDotenv, readFunctionsEnv } from "./lib/dotenv.ts";
 import { functionsWithoutJwt, verifyGatewayJwt } from "./lib/gateway-jwt.ts";
-import { FunctionWorkers } from "./lib/function-workers.ts";
+import { FunctionWorkers, runtimeEnv } from "./lib/function-workers.ts";
 
 /** The Supabase CLI's local JWT secret, so its well-known local keys work here too. */
 const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -49,13 +49,10 @@ for (const name of Object.keys(fileEnv)) {
   const override = Deno.env.get(name);
   if (override !== undefined) functionEnv[name] = override;
 }
-Object.assign(functionEnv, {
+Object.assign(functionEnv, runtimeEnv(), {
   SUPABASE_DB_URL: dbUrl,
   SUPABASE_URL: `http://127.0.0.1:${port}`,
   SUPABASE_JWT_SECRET: jwtSecret,
-  PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-  HOME: Deno.env.get("HOME") ?? "/tmp",
-  ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
 });
 
 const known = slugs();

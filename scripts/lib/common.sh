@@ -29,7 +29,15 @@ ensure_deno() {
     (cd "$REPO_ROOT/.tools" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||
       die "npm install in .tools/ failed"
     mkdir -p "$REPO_ROOT/.tools/bin"
-    ln -sf ../node_modules/.bin/deno "$DENO"
+    # The package's bin is a Node wrapper; its first run links the platform's
+    # binary in place, which we then call directly (no Node process between
+    # Ctrl-C and Deno, and no Node start-up per call).
+    node "$REPO_ROOT/.tools/node_modules/deno/bin.cjs" --version >/dev/null 2>&1 || true
+    if [ -x "$REPO_ROOT/.tools/node_modules/deno/deno" ]; then
+      ln -sfn ../node_modules/deno/deno "$DENO"
+    else
+      ln -sfn ../node_modules/.bin/deno "$DENO"
+    fi
     "$DENO" --version >/dev/null 2>&1 || die "Deno did not install: see .tools/node_modules/deno"
   fi
 }

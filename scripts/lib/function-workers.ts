@@ -11,6 +11,33 @@ export interface WorkerOptions {
   env: Record<string, string>;
 }
 
+/**
+ * What a function process needs from ours besides its configuration: where
+ * Deno keeps its cache, and the machine's TLS and proxy settings (a custom CA
+ * bundle, say), without which fetching an uncached npm package fails.
+ */
+export function runtimeEnv(): Record<string, string> {
+  const names = [
+    "PATH",
+    "HOME",
+    "DENO_DIR",
+    "DENO_CERT",
+    "DENO_TLS_CA_STORE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "NPM_CONFIG_REGISTRY",
+  ];
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const value = Deno.env.get(name) ?? Deno.env.get(name.toLowerCase());
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
 interface Worker {
   port: number;
   child: Deno.ChildProcess;

@@ -2,7 +2,7 @@
  * Runs one edge function in a process of its own with an environment the test
  * chooses (e.g. a database that is down), the same way the local stack does.
  */
-import { FunctionWorkers } from "../../scripts/lib/function-workers.ts";
+import { FunctionWorkers, runtimeEnv } from "../../scripts/lib/function-workers.ts";
 import { parseDotenv } from "../../scripts/lib/dotenv.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
