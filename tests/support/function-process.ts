@@ -25,11 +25,7 @@ export async function startFunction(
     deno: Deno.execPath(),
     functionsDir: `${ROOT}/supabase/functions`,
     configPath: `${ROOT}/deno.json`,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      ...env,
-    },
+    env: { ...runtimeEnv(), ...env },
   });
   const port = await workers.portFor(slug);
   return { url: `http://127.0.0.1:${port}/${slug}`, stop: () => workers.stopAll() };
