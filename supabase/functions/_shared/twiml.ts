@@ -16,8 +16,8 @@ export interface TwimlNode {
 
 // Control characters other than tab, newline and carriage return, lone
 // surrogates, and U+FFFE/U+FFFF are not allowed anywhere in XML 1.0.
-// deno-lint-ignore no-control-regex -- matching control characters is the point
 const NOT_XML =
+  // deno-lint-ignore no-control-regex -- matching control characters is the point
   /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 function escapeText(value: string): string {
