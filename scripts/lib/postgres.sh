@@ -52,7 +52,7 @@ pg_cluster_stop() {
 
 db_psql() {
   local url=$1; shift
-  "$PG_BIN/psql" "${PSQL_OPTS[@]}" -d "$url" "$@"
+  PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" "$PG_BIN/psql" "${PSQL_OPTS[@]}" -d "$url" "$@"
 }
 
 wait_for_db() {
@@ -83,7 +83,7 @@ db_migrate() {
     name=$(basename "$file" .sql)
     version=${name%%_*}
     grep -qx "$version" <<<"$applied" && continue
-    db_psql "$url" -1 -f "$file" \
+    db_psql "$url" -1 -o /dev/null -f "$file" \
       -c "insert into supabase_migrations.schema_migrations (version, name) values ('$version', '${name#*_}')" ||
       die "migration $name failed"
     say "applied migration $name"
