@@ -42,6 +42,8 @@ export interface RescueContext {
 
 export interface WebhookStep {
   slug: string;
+  /** False for steps that must work with the database gone (voice-fallback): no driver is loaded. */
+  usesDatabase?: boolean;
   handle(ctx: WebhookContext): Promise<WebhookResult>;
   /** DB-free TwiML that still reaches a person or voicemail. Must not throw. */
   rescue(ctx: RescueContext): TwimlNode[];
@@ -141,7 +143,9 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
 
     try {
       // Creating the client opens no connection; it only loads the driver once.
-      const sql = await openDatabase(config.SUPABASE_DB_URL);
+      const sql = step.usesDatabase === false
+        ? undefined
+        : await openDatabase(config.SUPABASE_DB_URL);
       const ctx: WebhookContext = {
         slug: step.slug,
         config,
@@ -149,7 +153,10 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
         query,
         callSid,
         idempotencyToken: req.headers.get("i-twilio-idempotency-token") ?? undefined,
-        sql: () => sql,
+        sql: () => {
+          if (!sql) throw new Error(`${step.slug} is declared database-free`);
+          return sql;
+        },
       };
       const result = await step.handle(ctx);
       return done(twimlResponse(result.twiml), { callSid, outcome: result.outcome, params });

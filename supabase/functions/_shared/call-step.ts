@@ -1,0 +1,46 @@
+/**
+ * Running a call step's one SQL function, and the call facts every step reads.
+ */
+import { type Sql, withDeadline } from "./db.ts";
+import type { WebhookContext } from "./twilio-webhook.ts";
+import { param } from "./twilio-form.ts";
+
+/**
+ * A step's database call must leave time for the rescue inside Twilio's 15 s:
+ * past this, the caller is handed to voice-fallback (the live call fails open).
+ */
+export const STEP_DEADLINE_MS = 2_500;
+
+/** Runs the step's single SQL statement and returns its one value (column `r`). */
+export async function runStep<T>(
+  ctx: WebhookContext,
+  query: (sql: Sql) => PromiseLike<readonly Record<string, unknown>[]> & { cancel?: () => void },
+): Promise<T> {
+  const rows = await withDeadline(query(ctx.sql()), STEP_DEADLINE_MS);
+  return rows[0]?.r as T;
+}
+
+/** The call's CallSid; a webhook without one cannot be a call step. */
+export function requireCallSid(ctx: WebhookContext): string {
+  if (!ctx.callSid) throw new Error("webhook without CallSid");
+  return ctx.callSid;
+}
+
+/** Who called and which number they called, as Twilio gives them. */
+export function callParties(ctx: WebhookContext): { from: string; to: string } {
+  return { from: param(ctx.params, "From") ?? "", to: param(ctx.params, "To") ?? "" };
+}
+
+const E164 = /^\+[1-9]\d{1,14}$/;
+
+/** Agents see the hotline number that was called (else the configured one) as caller ID. */
+export function hotlineCallerId(ctx: WebhookContext): string {
+  const to = param(ctx.params, "To");
+  return to && E164.test(to) ? to : ctx.config.HOTLINE_E164;
+}
+
+/** A non-negative integer parameter, or null. */
+export function intParam(params: URLSearchParams, name: string): number | null {
+  const raw = param(params, name);
+  return raw !== undefined && /^\d{1,9}$/.test(raw) ? Number(raw) : null;
+}

@@ -1,0 +1,77 @@
+/**
+ * After the <Dial>, and the agent's side of it:
+ * - `?step=screen`: the agent's leg hears "press any key to accept";
+ * - `?step=screened&call=CA…`: the agent pressed a key; the legs connect;
+ * - otherwise: the Dial's outcome. Connected → goodbye; busy, no answer,
+ *   failed, canceled or not accepted at screening → voicemail.
+ */
+import { callParties, intParam, requireCallSid, runStep } from "../_shared/call-step.ts";
+import {
+  goodbyeTwiml,
+  screeningTwiml,
+  toFallbackTwiml,
+  voicemailTwiml,
+} from "../_shared/call-twiml.ts";
+import { decideAfterDial, parseDialCallStatus } from "../_shared/dial-outcome.ts";
+import { webhookIdempotencyKey } from "../_shared/idempotency.ts";
+import { PROMPTS, VOICE } from "../_shared/prompts.ts";
+import { param } from "../_shared/twilio-form.ts";
+import { serveTwilioWebhook } from "../_shared/twilio-webhook.ts";
+import { hangup, say } from "../_shared/twiml.ts";
+
+/** The parent call named in our own screening URL, when it is a well-formed CallSid. */
+const parentCall = (query: URLSearchParams) => {
+  const call = query.get("call") ?? "";
+  return /^CA[0-9a-f]{32}$/.test(call) ? call : undefined;
+};
+
+Deno.serve(serveTwilioWebhook({
+  slug: "voice-action",
+  async handle(ctx) {
+    const base = ctx.config.PUBLIC_BASE_URL;
+    const step = ctx.query.get("step");
+    if (step === "screen") {
+      return {
+        twiml: screeningTwiml(base, ctx.query.get("dept") ?? "", parentCall(ctx.query)),
+        outcome: "screen:prompt",
+      };
+    }
+    if (step === "screened") {
+      const call = parentCall(ctx.query);
+      if (call) {
+        await runStep(ctx, (sql) => sql`select public.voice_screening_accept(${call}) as r`);
+      }
+      // An empty document ends the agent's TwiML, which connects the two legs.
+      return { twiml: [], outcome: "screen:accepted" };
+    }
+
+    const callSid = requireCallSid(ctx);
+    const { from, to } = callParties(ctx);
+    const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
+    const saved = await runStep<{ screening_accepted: boolean }>(
+      ctx,
+      (sql) =>
+        sql`select public.voice_dial_outcome(
+            ${callSid}, ${from}, ${to}, ${status ?? null}, ${
+          intParam(ctx.params, "DialCallDuration")
+        },
+            ${webhookIdempotencyKey(ctx.idempotencyToken, callSid, "dial")}) as r`,
+    );
+    const next = decideAfterDial({ status, screeningAccepted: saved.screening_accepted });
+    if (next === "connected") return { twiml: goodbyeTwiml(), outcome: `dial:${status}:connected` };
+    return {
+      twiml: [say(PROMPTS.nobodyAvailable, VOICE), ...voicemailTwiml(base)],
+      outcome: `dial:${status ?? "unknown"}:voicemail`,
+    };
+  },
+  rescue(ctx) {
+    const step = ctx.query.get("step");
+    // Screening: drop the agent's leg (the caller then gets voicemail) /
+    // connect an agent who already accepted.
+    if (step === "screen") return [hangup()];
+    if (step === "screened") return [];
+    const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
+    if (status === "completed" || status === "answered") return goodbyeTwiml();
+    return toFallbackTwiml(ctx.config?.PUBLIC_BASE_URL, "voicemail");
+  },
+}));

@@ -1,0 +1,35 @@
+/** Status callbacks: the call's lifecycle, forward-only, duplicates ignored (voice_status_apply). */
+import { parseStatusCallback } from "../_shared/call-lifecycle.ts";
+import { callParties, runStep } from "../_shared/call-step.ts";
+import { webhookIdempotencyKey } from "../_shared/idempotency.ts";
+import { param } from "../_shared/twilio-form.ts";
+import { serveTwilioWebhook } from "../_shared/twilio-webhook.ts";
+
+Deno.serve(serveTwilioWebhook({
+  slug: "voice-status",
+  async handle(ctx) {
+    const parsed = parseStatusCallback(ctx.params);
+    // A signed callback we cannot use is acknowledged (a retry would not fix it) and logged.
+    if (!parsed.ok) return { twiml: [], outcome: `ignored:${parsed.reason}` };
+    const cb = parsed.value;
+    const { from, to } = callParties(ctx);
+    const applied = await runStep<{ duplicate: boolean; status: string }>(
+      ctx,
+      (sql) =>
+        sql`select public.voice_status_apply(
+            ${cb.callSid}, ${param(ctx.params, "AccountSid") ?? ""}, ${from}, ${to}, ${cb.status},
+            ${cb.event ?? null}, ${cb.sequence ?? null}, ${cb.occurredAt ?? null}, ${
+          cb.durationSeconds ?? null
+        },
+            ${
+          webhookIdempotencyKey(ctx.idempotencyToken, cb.callSid, `status:${cb.status}`)
+        }) as r`,
+    );
+    return {
+      twiml: [],
+      outcome: `status:${cb.status}${applied.duplicate ? ":duplicate" : ""}->${applied.status}`,
+    };
+  },
+  // Twilio ignores the answer to a status callback; it only needs a 200.
+  rescue: () => [],
+}));
