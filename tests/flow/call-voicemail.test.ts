@@ -1,0 +1,74 @@
+/** Voicemail: recording and transcription callbacks in either order, redelivered, stored once. */
+import assert from "node:assert/strict";
+import { callRows, hotline, newCaller } from "./hotline.ts";
+import { PROMPTS } from "../../supabase/functions/_shared/prompts.ts";
+
+const driver = hotline();
+
+for (const order of ["before-recording-callback", "after-recording-callback"] as const) {
+  Deno.test(`flow: press 9, transcription ${order} → one voicemail with both halves`, async () => {
+    const call = await driver.call({
+      from: newCaller(),
+      script: [{ press: "9" }, { speak: 25 }],
+      transcription: order,
+    });
+    assert.equal(call.heard.at(-1), PROMPTS.voicemailSaved);
+    const rows = await callRows(call.callSid);
+    assert.equal(rows.call.menu_choice, "voicemail");
+    assert.equal(rows.voicemails.length, 1);
+    const vm = rows.voicemails[0];
+    assert.match(vm.recording_sid, /^RE[0-9a-f]{32}$/);
+    assert.match(vm.recording_url, /^https:\/\//);
+    assert.equal(vm.duration_seconds, 25);
+    assert.equal(vm.transcription_status, "completed");
+    assert.match(vm.transcription_text, /call me back/);
+    assert.deepEqual(rows.events, [
+      "call.answered",
+      "menu.voicemail",
+      "voicemail.recorded",
+      "voicemail.transcribed",
+    ]);
+  });
+}
+
+Deno.test("flow: every voicemail callback delivered twice (and concurrently) → still one row, one event each", async () => {
+  const call = await driver.call({ from: newCaller(), script: [{ press: "9" }, { speak: 8 }] });
+  const callbacks = call.exchanges.filter((e) =>
+    /event=(recorded|recording|transcription)/.test(e.url)
+  );
+  assert.equal(callbacks.length, 3);
+  const replays = await Promise.all(
+    callbacks.flatMap((
+      e,
+    ) => [driver.post(e.url, e.params, { token: e.token }), driver.post(e.url, e.params)]),
+  );
+  assert.ok(replays.every((r) => r.status === 200));
+  const rows = await callRows(call.callSid);
+  assert.equal(rows.voicemails.length, 1);
+  assert.equal(rows.events.filter((e) => e === "voicemail.recorded").length, 1);
+  assert.equal(rows.events.filter((e) => e === "voicemail.transcribed").length, 1);
+});
+
+Deno.test("flow: caller hangs up during the voicemail prompt → clean record, no voicemail, no error", async () => {
+  const call = await driver.call({
+    from: newCaller(),
+    script: [{ press: "9" }, { hangup: true }],
+    statusCallbacks: true,
+  });
+  assert.equal(call.end, "caller-hung-up");
+  assert.ok(call.exchanges.every((e) => e.status === 200));
+  const rows = await callRows(call.callSid);
+  assert.equal(rows.call.status, "completed");
+  assert.equal(rows.call.menu_choice, "voicemail");
+  assert.deepEqual(rows.voicemails, []);
+});
+
+Deno.test("flow: caller hangs up while recording → the message is still kept", async () => {
+  const call = await driver.call({
+    from: newCaller(),
+    script: [{ press: "9" }, { speak: 30, thenHangup: true }],
+  });
+  const rows = await callRows(call.callSid);
+  assert.equal(rows.voicemails.length, 1);
+  assert.equal(rows.voicemails[0].duration_seconds, 30);
+});
