@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import {
+  decideAfterDial,
+  DIAL_CALL_STATUSES,
+  parseDialCallStatus,
+} from "../../supabase/functions/_shared/dial-outcome.ts";
+import {
+  CALL_STATUSES,
+  nextStatus,
+  parseStatusCallback,
+  statusRank,
+} from "../../supabase/functions/_shared/call-lifecycle.ts";
+
+Deno.test("dial: answered or completed with the screening accepted → connected", () => {
+  assert.equal(decideAfterDial({ status: "completed", screeningAccepted: true }), "connected");
+  assert.equal(decideAfterDial({ status: "answered", screeningAccepted: true }), "connected");
+});
+
+Deno.test("dial: completed without screening acceptance (agent voicemail, declined) → voicemail", () => {
+  assert.equal(decideAfterDial({ status: "completed", screeningAccepted: false }), "voicemail");
+  assert.equal(decideAfterDial({ status: "answered", screeningAccepted: false }), "voicemail");
+});
+
+Deno.test("dial: busy, no-answer, failed, canceled, unknown → voicemail", () => {
+  for (const status of ["busy", "no-answer", "failed", "canceled", undefined] as const) {
+    assert.equal(decideAfterDial({ status, screeningAccepted: true }), "voicemail", String(status));
+  }
+});
+
+Deno.test("dial: DialCallStatus parsing", () => {
+  for (const s of DIAL_CALL_STATUSES) assert.equal(parseDialCallStatus(s), s);
+  assert.equal(parseDialCallStatus("ringing"), undefined);
+  assert.equal(parseDialCallStatus(undefined), undefined);
+});
+
+Deno.test("lifecycle: status only moves forward; terminal statuses never replace each other", () => {
+  assert.equal(nextStatus("ringing", "in-progress"), "in-progress");
+  assert.equal(nextStatus("completed", "ringing"), "completed");
+  assert.equal(nextStatus("completed", "in-progress"), "completed");
+  assert.equal(nextStatus("busy", "completed"), "busy");
+  assert.equal(nextStatus("queued", "no-answer"), "no-answer");
+  for (const s of CALL_STATUSES) assert.equal(nextStatus(s, s), s);
+  assert.ok(statusRank("queued") < statusRank("ringing"));
+  assert.ok(statusRank("ringing") < statusRank("in-progress"));
+});
+
+const cb = (o: Record<string, string>) =>
+  new URLSearchParams({ CallSid: "CA" + "a".repeat(32), CallStatus: "completed", ...o });
+
+Deno.test("lifecycle: a status callback is parsed, with Twilio's RFC 2822 timestamp", () => {
+  const parsed = parseStatusCallback(
+    cb({
+      StatusCallbackEvent: "completed",
+      SequenceNumber: "3",
+      CallDuration: "61",
+      Timestamp: "Mon, 23 Nov 2026 05:00:00 +0000",
+    }),
+  );
+  assert.ok(parsed.ok);
+  assert.equal(parsed.value.status, "completed");
+  assert.equal(parsed.value.event, "completed");
+  assert.equal(parsed.value.sequence, 3);
+  assert.equal(parsed.value.durationSeconds, 61);
+  assert.equal(parsed.value.occurredAt?.toISOString(), "2026-11-23T05:00:00.000Z");
+});
+
+Deno.test("lifecycle: nonsense callbacks are refused with a reason, odd fields dropped", () => {
+  assert.deepEqual(parseStatusCallback(cb({ CallSid: "CA123" })), {
+    ok: false,
+    reason: "CallSid missing or malformed",
+  });
+  assert.deepEqual(parseStatusCallback(cb({ CallStatus: "exploded" })), {
+    ok: false,
+    reason: "unknown CallStatus",
+  });
+  const odd = parseStatusCallback(
+    cb({ Timestamp: "yesterday", CallDuration: "-5", StatusCallbackEvent: "x" }),
+  );
+  assert.ok(odd.ok);
+  assert.equal(odd.value.occurredAt, undefined);
+  assert.equal(odd.value.durationSeconds, undefined);
+  assert.equal(odd.value.event, undefined);
+});
