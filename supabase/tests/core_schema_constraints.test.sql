@@ -1,6 +1,6 @@
 -- The core schema rejects invalid telephony data at the door.
 begin;
-create extension if not exists pgtap;
+create extension if not exists pgtap with schema extensions;
 select plan(10);
 
 select throws_ok(

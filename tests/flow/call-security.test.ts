@@ -42,8 +42,11 @@ for (const step of steps) {
       method: "POST",
       headers: {
         "content-type": "application/x-www-form-urlencoded",
-        "x-twilio-signature":
-          (await driver.post(driver.url("voice-health-not-here"), params)).token,
+        "x-twilio-signature": twilio.getExpectedTwilioSignature(
+          driver.authToken,
+          driver.url("voice-status"),
+          params,
+        ),
       },
       body: new URLSearchParams(params),
     });
