@@ -111,10 +111,20 @@ export class TwilioDriver {
   readonly baseUrl: string;
   readonly authToken: string;
   readonly accountSid: string;
-  constructor(opts: { baseUrl: string; authToken: string; accountSid: string }) {
+  /** Where a request for a public URL really goes (a function run alone, behind no gateway). */
+  readonly route: (url: string) => string;
+  constructor(
+    opts: {
+      baseUrl: string;
+      authToken: string;
+      accountSid: string;
+      route?: (url: string) => string;
+    },
+  ) {
     this.baseUrl = opts.baseUrl.replace(/\/$/, "");
     this.authToken = opts.authToken;
     this.accountSid = opts.accountSid;
+    this.route = opts.route ?? ((url) => url);
   }
 
   /** The absolute URL of a function slug (with an optional query string). */
@@ -131,7 +141,7 @@ export class TwilioDriver {
     const token = opts.token ?? crypto.randomUUID();
     const signature = opts.signature ??
       twilio.getExpectedTwilioSignature(this.authToken, url, params);
-    const res = await fetch(url, {
+    const res = await fetch(this.route(url), {
       method: "POST",
       headers: {
         "content-type": "application/x-www-form-urlencoded",
