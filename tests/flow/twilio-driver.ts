@@ -45,6 +45,10 @@ export interface CallOptions {
   transcription?: "before-recording-callback" | "after-recording-callback" | "none";
   /** Post status callbacks (ringing, answered, completed) to voice-status. */
   statusCallbacks?: boolean;
+  /** Asked when the script runs out (an interactive caller); default: hang up. */
+  ask?: (moment: "gather" | "record") => Promise<CallerAction>;
+  /** Told each thing the caller hears, as it happens. */
+  onHear?: (text: string) => void;
 }
 
 export interface Exchange {
@@ -160,6 +164,12 @@ export class TwilioDriver {
     const from = opts.from ?? "+15875550000";
     const to = opts.to ?? "+15877428885";
     const script = [...(opts.script ?? [])];
+    const next = async (moment: "gather" | "record"): Promise<CallerAction> =>
+      script.shift() ?? (opts.ask ? await opts.ask(moment) : { hangup: true });
+    const hear = (text: string) => {
+      result.heard.push(text);
+      opts.onHear?.(text);
+    };
     const result: CallResult = {
       callSid,
       heard: [],
@@ -221,18 +231,18 @@ export class TwilioDriver {
         const resolve = (u: string | undefined) => new URL(u ?? docUrl, docUrl).toString();
         switch (verb.verb) {
           case "Say":
-            result.heard.push(verb.text);
+            hear(verb.text);
             break;
           case "Play":
-            result.heard.push(`[play ${verb.text}]`);
+            hear(`[play ${verb.text}]`);
             break;
           case "Pause":
             break;
           case "Gather": {
             for (const child of verb.children) {
-              if (child.verb === "Say") result.heard.push(child.text);
+              if (child.verb === "Say") hear(child.text);
             }
-            const action = script.shift() ?? { hangup: true };
+            const action = await next("gather");
             if ("hangup" in action) {
               result.end = "caller-hung-up";
               break documents;
@@ -273,8 +283,8 @@ export class TwilioDriver {
             break;
           }
           case "Record": {
-            result.heard.push("[beep]");
-            const action = script.shift() ?? { hangup: true };
+            hear("[beep]");
+            const action = await next("record");
             if (!("speak" in action)) {
               // Hung up (or said nothing) at the beep: no recording, no action.
               result.end = "caller-hung-up";
