@@ -11,17 +11,10 @@
  * that refuses, so no database latency enters the figure. Goal: ratio ≤ 2.
  */
 import { parseDotenv } from "../scripts/lib/dotenv.ts";
-import { runtimeEnv } from "../scripts/lib/function-workers.ts";
+import { freePort, runtimeEnv } from "../scripts/lib/function-workers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const RUNS = Number(Deno.args[0] ?? 15);
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 const env = {
   ...parseDotenv(Deno.readTextFileSync(`${ROOT}/supabase/functions/.env.example`)),

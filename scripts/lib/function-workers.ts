@@ -43,7 +43,8 @@ interface Worker {
   child: Deno.ChildProcess;
 }
 
-function freePort(): number {
+/** A port nothing listens on right now (the OS picks it). */
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();

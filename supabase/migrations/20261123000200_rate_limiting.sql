@@ -124,8 +124,13 @@ begin
 end
 $$;
 
-/** Deletes idle keys (their state equals a fresh key's) in batches; returns rows removed. */
-create function public.rate_limit_cleanup(p_batch integer default 5000)
+/**
+ * Deletes the rows of p_table matching p_where, p_batch at a time, so a
+ * cleanup job never holds long locks or builds one huge transaction's worth
+ * of dead rows. Returns how many it deleted. Callers pass fixed conditions,
+ * never user input (p_where is SQL).
+ */
+create function public.delete_in_batches(p_table regclass, p_where text, p_batch integer default 5000)
 returns integer
 language plpgsql
 set search_path = ''
@@ -135,25 +140,25 @@ declare
   v_rows integer;
 begin
   loop
-    delete from public.rate_limit_state
-     where ctid = any (array(
-       select ctid from public.rate_limit_state where tat < clock_timestamp() limit p_batch
-     ));
+    execute format(
+      'delete from %s where ctid = any (array(select ctid from %s where %s limit %s))',
+      p_table, p_table, p_where, p_batch);
     get diagnostics v_rows = row_count;
     v_total := v_total + v_rows;
     exit when v_rows < p_batch;
   end loop;
-  loop
-    delete from public.rate_limit_violation_counts
-     where ctid = any (array(
-       select ctid from public.rate_limit_violation_counts
-        where hour < now() - interval '7 days' limit p_batch
-     ));
-    get diagnostics v_rows = row_count;
-    exit when v_rows < p_batch;
-  end loop;
   return v_total;
 end
+$$;
+
+/** Deletes idle keys (their state equals a fresh key's) and week-old violation counts; returns keys removed. */
+create function public.rate_limit_cleanup(p_batch integer default 5000)
+returns integer
+language sql
+set search_path = ''
+as $$
+  select public.delete_in_batches('public.rate_limit_violation_counts', $w$hour < now() - interval '7 days'$w$, p_batch);
+  select public.delete_in_batches('public.rate_limit_state', 'tat < clock_timestamp()', p_batch);
 $$;
 
 select cron.schedule('rate-limit-cleanup', '* * * * *', 'select public.rate_limit_cleanup()');
@@ -192,5 +197,5 @@ revoke all on table public.rate_limit_policies, public.rate_limit_state,
   public.rate_limit_violation_counts, public.rate_limit_violations
 from anon, authenticated;
 revoke execute on function public.rate_limit_take(text, text, text), public.rate_limit_cleanup(integer),
-  public.mask_key(text)
+  public.mask_key(text), public.delete_in_batches(regclass, text, integer)
 from public, anon, authenticated;

@@ -128,24 +128,10 @@ $$;
 /** Removes expired keys in batches; returns how many. */
 create function public.idempotency_cleanup(p_batch integer default 5000)
 returns integer
-language plpgsql
+language sql
 set search_path = ''
 as $$
-declare
-  v_total integer := 0;
-  v_rows integer;
-begin
-  loop
-    delete from public.idempotency_keys
-     where ctid = any (array(
-       select ctid from public.idempotency_keys where expires_at < clock_timestamp() limit p_batch
-     ));
-    get diagnostics v_rows = row_count;
-    v_total := v_total + v_rows;
-    exit when v_rows < p_batch;
-  end loop;
-  return v_total;
-end
+  select public.delete_in_batches('public.idempotency_keys', 'expires_at < clock_timestamp()', p_batch)
 $$;
 
 select cron.schedule('idempotency-cleanup', '*/5 * * * *', 'select public.idempotency_cleanup()');

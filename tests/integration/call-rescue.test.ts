@@ -4,16 +4,10 @@
  * voice-fallback works with no database at all.
  */
 import assert from "node:assert/strict";
+import { hangingDatabase, stoppedDatabaseUrl } from "../support/broken-database.ts";
 import { exampleEnv, type RunningFunction, startFunction } from "../support/function-process.ts";
 import { parseTwiml, TwilioDriver } from "../flow/twilio-driver.ts";
 import { PROMPTS } from "../../supabase/functions/_shared/prompts.ts";
-
-function deadDbUrl(): string {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return `postgresql://postgres:postgres@127.0.0.1:${port}/postgres`;
-}
 
 const PUBLIC_BASE = "https://hotline.example/functions/v1";
 
@@ -66,7 +60,7 @@ const rescueCases: [string, string, Record<string, string>, string][] = [
 
 for (const [slug, query, extra, expected] of rescueCases) {
   Deno.test(`rescue: ${slug} with the database down → 200 TwiML that goes on`, async () => {
-    const { fn, driver } = await isolated(slug, deadDbUrl());
+    const { fn, driver } = await isolated(slug, stoppedDatabaseUrl());
     try {
       const res = await driver.post(driver.url(slug + query), callParams(extra));
       assert.equal(res.status, 200);
@@ -79,14 +73,10 @@ for (const [slug, query, extra, expected] of rescueCases) {
 }
 
 Deno.test("rescue: voice-frontdoor with a hanging database answers within Twilio's 15 s (fails open)", async () => {
-  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Deno.Conn[] = [];
-  (async () => {
-    for await (const c of silent) held.push(c);
-  })();
+  const hanging = hangingDatabase();
   const { fn, driver } = await isolated(
     "voice-frontdoor",
-    `postgresql://postgres:postgres@127.0.0.1:${(silent.addr as Deno.NetAddr).port}/postgres`,
+    hanging.url,
   );
   try {
     const started = performance.now();
@@ -101,13 +91,12 @@ Deno.test("rescue: voice-frontdoor with a hanging database answers within Twilio
     assert.ok(ms < 5_000, `answered in ${Math.round(ms)} ms`);
   } finally {
     await fn.stop();
-    silent.close();
-    for (const c of held) c.close();
+    hanging.close();
   }
 });
 
 Deno.test("fallback: no database needed — dials support with screening, then voicemail if unanswered", async () => {
-  const { fn, driver } = await isolated("voice-fallback", deadDbUrl());
+  const { fn, driver } = await isolated("voice-fallback", stoppedDatabaseUrl());
   try {
     const first = await driver.post(
       driver.url("voice-fallback"),

@@ -4,6 +4,7 @@
  * over-admit: proof that the harness can see lost updates at all.
  */
 import assert from "node:assert/strict";
+import { hangingDatabase, stoppedDatabaseUrl } from "../support/broken-database.ts";
 import postgres from "postgres";
 import { takeRateLimit } from "../../supabase/functions/_shared/rate-limit.ts";
 import { testDbUrl, testSql } from "../support/stack.ts";
@@ -155,15 +156,8 @@ Deno.test("rate limit: cleanup removes idle keys in batches and is scheduled wit
   }
 });
 
-function deadPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 Deno.test("rate limit: database down → fail open admits, fail closed refuses", async () => {
-  const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${deadPort()}/postgres`, {
+  const sql = postgres(stoppedDatabaseUrl(), {
     max: 1,
     connect_timeout: 1,
   });
@@ -179,13 +173,9 @@ Deno.test("rate limit: database down → fail open admits, fail closed refuses",
 });
 
 Deno.test("rate limit: database hangs → the failure policy answers within the deadline", async () => {
-  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Deno.Conn[] = [];
-  (async () => {
-    for await (const c of silent) held.push(c);
-  })();
+  const hanging = hangingDatabase();
   const sql = postgres(
-    `postgresql://postgres:postgres@127.0.0.1:${(silent.addr as Deno.NetAddr).port}/postgres`,
+    hanging.url,
     {
       max: 1,
       connect_timeout: 30,
@@ -205,8 +195,7 @@ Deno.test("rate limit: database hangs → the failure policy answers within the 
     assert.ok(ms < 1000, `took ${Math.round(ms)} ms`);
   } finally {
     await sql.end({ timeout: 0 }).catch(() => {});
-    silent.close();
-    for (const c of held) c.close();
+    hanging.close();
   }
 });
 

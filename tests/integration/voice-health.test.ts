@@ -3,6 +3,7 @@
  * within 3 s when the database is down or hangs.
  */
 import assert from "node:assert/strict";
+import { hangingDatabase, stoppedDatabaseUrl } from "../support/broken-database.ts";
 import { exampleEnv, startFunction } from "../support/function-process.ts";
 import { functionsUrl, testDbUrl } from "../support/stack.ts";
 
@@ -38,18 +39,10 @@ Deno.test("voice-health: other methods get 405", async () => {
   assert.equal(res.status, 405);
 });
 
-/** A port where nothing listens: a stopped database. */
-function deadPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 Deno.test("voice-health: database stopped → 503 unhealthy within 3 s", async () => {
   const fn = await startFunction("voice-health", {
     ...exampleEnv(),
-    SUPABASE_DB_URL: `postgresql://postgres:postgres@127.0.0.1:${deadPort()}/postgres`,
+    SUPABASE_DB_URL: stoppedDatabaseUrl(),
   });
   try {
     const { res, body, ms } = await probe(fn.url);
@@ -64,16 +57,10 @@ Deno.test("voice-health: database stopped → 503 unhealthy within 3 s", async (
 });
 
 Deno.test("voice-health: database hangs (accepts, never answers) → 503 within 3 s", async () => {
-  const silent = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const held: Deno.Conn[] = [];
-  (async () => {
-    for await (const conn of silent) held.push(conn);
-  })();
+  const hanging = hangingDatabase();
   const fn = await startFunction("voice-health", {
     ...exampleEnv(),
-    SUPABASE_DB_URL: `postgresql://postgres:postgres@127.0.0.1:${
-      (silent.addr as Deno.NetAddr).port
-    }/postgres`,
+    SUPABASE_DB_URL: hanging.url,
   });
   try {
     const { res, body, ms } = await probe(fn.url);
@@ -82,8 +69,7 @@ Deno.test("voice-health: database hangs (accepts, never answers) → 503 within 
     assert.ok(ms < 3000, `answered in ${Math.round(ms)} ms`);
   } finally {
     await fn.stop();
-    silent.close();
-    for (const c of held) c.close();
+    hanging.close();
   }
 });
 
