@@ -2,6 +2,10 @@
 -- webhook is one round trip and every concurrency decision is made here.
 -- Redelivered webhooks (same I-Twilio-Idempotency-Token, or CallSid + step)
 -- replay the stored result through idempotency_begin/complete and change nothing.
+-- Every step claims and completes its key in its own transaction, so a claim
+-- is either new or a replay; anything else (the key reused for another
+-- request) makes idempotency_complete raise, and the error boundary rescues
+-- the call.
 
 create table public.voicemails (
   call_sid public.call_sid primary key references public.call_logs (call_sid) on delete cascade,
@@ -65,8 +69,8 @@ declare
   v_result jsonb;
 begin
   v_claim := public.idempotency_begin('voice-frontdoor', p_idempotency_key, p_call_sid || ':frontdoor');
-  if v_claim->>'outcome' in ('replay', 'mismatch', 'in_progress') then
-    return coalesce(v_claim->'response', '{"action": "menu", "known_number": true}'::jsonb);
+  if v_claim->>'outcome' = 'replay' then
+    return v_claim->'response';
   end if;
 
   -- Hidden callers share one key: together they get one caller's allowance.
@@ -124,9 +128,6 @@ begin
   v_claim := public.idempotency_begin('voice-menu-handler', p_idempotency_key, p_call_sid || ':menu:' || p_choice);
   if v_claim->>'outcome' = 'replay' then
     return v_claim->'response';
-  end if;
-  if v_claim->>'outcome' in ('mismatch', 'in_progress') then
-    raise exception 'menu webhook % replayed with another outcome', p_idempotency_key;
   end if;
 
   perform public.call_ensure(p_call_sid, p_from, p_to);
@@ -212,9 +213,7 @@ begin
   values (p_call_sid, 'dial.outcome', jsonb_build_object(
     'dial_call_status', p_dial_call_status, 'screening_accepted', v_accepted));
   v_result := jsonb_build_object('screening_accepted', v_accepted);
-  if v_claim->>'outcome' in ('started', 'taken_over') then
-    perform public.idempotency_complete('voice-action', p_idempotency_key, 200, v_result);
-  end if;
+  perform public.idempotency_complete('voice-action', p_idempotency_key, 200, v_result);
   return v_result;
 end
 $$;
