@@ -11,7 +11,7 @@
  * that refuses, so no database latency enters the figure. Goal: ratio ≤ 2.
  */
 import { parseDotenv } from "../scripts/lib/dotenv.ts";
-import { freePort, runtimeEnv } from "../scripts/lib/function-workers.ts";
+import { freePort, functionRunArgs, runtimeEnv } from "../scripts/lib/function-workers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const RUNS = Number(Deno.args[0] ?? 15);
@@ -26,15 +26,7 @@ async function coldStart(entry: string, request: RequestInit): Promise<number> {
   const port = freePort();
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-sys",
-      `--config=${ROOT}/deno.json`,
-      entry,
-    ],
+    args: functionRunArgs(`${ROOT}/deno.json`, entry),
     env: { ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}` },
     clearEnv: true,
     stdout: "null",

@@ -38,6 +38,19 @@ export function runtimeEnv(): Record<string, string> {
   return env;
 }
 
+/** `deno run` arguments for one function: the permissions the edge runtime grants, no more. */
+export function functionRunArgs(configPath: string, entry: string): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-sys",
+    `--config=${configPath}`,
+    entry,
+  ];
+}
+
 interface Worker {
   port: number;
   child: Deno.ChildProcess;
@@ -85,15 +98,7 @@ export class FunctionWorkers {
   async #start(slug: string): Promise<Worker> {
     const port = freePort();
     const child = new Deno.Command(this.opts.deno, {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-sys",
-        `--config=${this.opts.configPath}`,
-        `${this.opts.functionsDir}/${slug}/index.ts`,
-      ],
+      args: functionRunArgs(this.opts.configPath, `${this.opts.functionsDir}/${slug}/index.ts`),
       env: {
         ...this.opts.env,
         DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,

@@ -4,12 +4,7 @@ import {
   DIAL_CALL_STATUSES,
   parseDialCallStatus,
 } from "../../supabase/functions/_shared/dial-outcome.ts";
-import {
-  CALL_STATUSES,
-  nextStatus,
-  parseStatusCallback,
-  statusRank,
-} from "../../supabase/functions/_shared/call-lifecycle.ts";
+import { parseStatusCallback } from "../../supabase/functions/_shared/call-lifecycle.ts";
 
 Deno.test("dial: answered or completed with the screening accepted → connected", () => {
   assert.equal(decideAfterDial({ status: "completed", screeningAccepted: true }), "connected");
@@ -31,17 +26,6 @@ Deno.test("dial: DialCallStatus parsing", () => {
   for (const s of DIAL_CALL_STATUSES) assert.equal(parseDialCallStatus(s), s);
   assert.equal(parseDialCallStatus("ringing"), undefined);
   assert.equal(parseDialCallStatus(undefined), undefined);
-});
-
-Deno.test("lifecycle: status only moves forward; terminal statuses never replace each other", () => {
-  assert.equal(nextStatus("ringing", "in-progress"), "in-progress");
-  assert.equal(nextStatus("completed", "ringing"), "completed");
-  assert.equal(nextStatus("completed", "in-progress"), "completed");
-  assert.equal(nextStatus("busy", "completed"), "busy");
-  assert.equal(nextStatus("queued", "no-answer"), "no-answer");
-  for (const s of CALL_STATUSES) assert.equal(nextStatus(s, s), s);
-  assert.ok(statusRank("queued") < statusRank("ringing"));
-  assert.ok(statusRank("ringing") < statusRank("in-progress"));
 });
 
 const cb = (o: Record<string, string>) =>

@@ -1,7 +1,7 @@
 /**
- * Status callbacks, read and checked. The forward-only rule itself lives in
- * SQL (voice_status_apply), where concurrent callbacks are serialised; this
- * mirrors its order for the pure tests and the log line.
+ * Status callbacks, read and checked. The forward-only rule lives in SQL
+ * (voice_status_apply, call_status_rank), where concurrent callbacks for one
+ * call are serialised by the row lock; see supabase/tests/voice_status_forward_only.test.sql.
  */
 
 export const CALL_STATUSES = [
@@ -15,16 +15,6 @@ export const CALL_STATUSES = [
   "canceled",
 ] as const;
 export type CallStatus = typeof CALL_STATUSES[number];
-
-/** Lifecycle order: terminal statuses share the top rank, so none replaces another. */
-export function statusRank(status: CallStatus): number {
-  return status === "queued" ? 0 : status === "ringing" ? 1 : status === "in-progress" ? 2 : 3;
-}
-
-/** The status a call ends up with after `next` arrives: never backwards. */
-export function nextStatus(current: CallStatus, next: CallStatus): CallStatus {
-  return statusRank(next) > statusRank(current) ? next : current;
-}
 
 export interface StatusCallback {
   callSid: string;
