@@ -38,6 +38,13 @@ pg_cluster_start() {
       fi
     } | as_pg_user tee -a "$data/postgresql.conf" >/dev/null
   fi
+  # pg_cron's default is to log in over TCP, which our password auth refuses;
+  # background workers run the jobs inside the server instead. Added to
+  # clusters made before this line existed, too.
+  if ! grep -q '^cron.use_background_workers' "$data/postgresql.conf" 2>/dev/null; then
+    printf "cron.use_background_workers = on\nmax_worker_processes = 16\n" |
+      as_pg_user tee -a "$data/postgresql.conf" >/dev/null
+  fi
   # The port lives on the command line, not in the conf, so one data dir can be
   # started on whatever port the caller chose.
   as_pg_user "$PG_BIN/pg_ctl" -D "$data" -l "$data/server.log" -o "-p $port" -w -t 30 start >/dev/null ||

@@ -84,7 +84,9 @@ begin
     return jsonb_build_object('allowed', true, 'remaining', null, 'limit', null, 'retry_after_seconds', 0);
   end if;
 
-  v_interval := make_interval(secs => v_policy.window_seconds::double precision / v_policy.max_requests);
+  -- W/L rounded down to the microsecond (an interval's resolution): rounded
+  -- up, L steps would overshoot the window and a full burst would get L - 1.
+  v_interval := make_interval(secs => floor(v_policy.window_seconds * 1e6 / v_policy.max_requests) / 1e6);
   v_tolerance := make_interval(secs => v_policy.window_seconds) - v_interval;
 
   -- The conflict arm updates only when the request fits; the row lock makes

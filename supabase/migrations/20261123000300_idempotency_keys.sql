@@ -60,6 +60,11 @@ begin
   select * into v_row from public.idempotency_keys
    where scope = p_scope and key = p_key
    for update;
+  if not found then
+    -- The conflicting row was deleted (expired, cleaned up) between our insert
+    -- and our lock: the key is free again, so claim it afresh.
+    return public.idempotency_begin(p_scope, p_key, p_fingerprint, p_lease_seconds, p_ttl_seconds);
+  end if;
 
   if v_row.expires_at <= v_now then
     update public.idempotency_keys
