@@ -1,7 +1,7 @@
 /** Dial outcomes and agent screening. */
 import assert from "node:assert/strict";
 import { callRows, hotline, newCaller, SALES } from "./hotline.ts";
-import { PROMPTS } from "../../supabase/functions/_shared/prompts.ts";
+import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
 
 const driver = hotline();
 

@@ -1,7 +1,7 @@
 /** Scenarios through the menu, driven over HTTP like Twilio, checked against the database. */
 import assert from "node:assert/strict";
 import { callRows, HOTLINE, hotline, newCaller, SALES, SUPPORT } from "./hotline.ts";
-import { PROMPTS } from "../../supabase/functions/_shared/prompts.ts";
+import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
 
 const driver = hotline();
 

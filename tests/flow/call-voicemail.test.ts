@@ -1,7 +1,7 @@
 /** Voicemail: recording and transcription callbacks in either order, redelivered, stored once. */
 import assert from "node:assert/strict";
 import { callRows, hotline, newCaller } from "./hotline.ts";
-import { PROMPTS } from "../../supabase/functions/_shared/prompts.ts";
+import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
 
 const driver = hotline();
 

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { hangingDatabase, stoppedDatabaseUrl } from "../support/broken-database.ts";
 import { exampleEnv, type RunningFunction, startFunction } from "../support/function-process.ts";
 import { parseTwiml, TwilioDriver } from "../flow/twilio-driver.ts";
-import { PROMPTS } from "../../supabase/functions/_shared/prompts.ts";
+import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
 
 const PUBLIC_BASE = "https://hotline.example/functions/v1";
 

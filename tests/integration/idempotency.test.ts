@@ -1,7 +1,7 @@
 /** Idempotency keys against the real database, with real concurrent connections. */
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { withIdempotency } from "../../supabase/functions/_shared/idempotency.ts";
+import { withIdempotency } from "../../supabase/functions/_shared/platform/idempotency.ts";
 import { testDbUrl, testSql } from "../support/stack.ts";
 
 // Lives for the whole file; the throwaway database goes with the test run.

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { hangingDatabase, stoppedDatabaseUrl } from "../support/broken-database.ts";
 import postgres from "postgres";
-import { takeRateLimit } from "../../supabase/functions/_shared/rate-limit.ts";
+import { takeRateLimit } from "../../supabase/functions/_shared/platform/rate-limit.ts";
 import { testDbUrl, testSql } from "../support/stack.ts";
 
 const CONNECTIONS = 200;

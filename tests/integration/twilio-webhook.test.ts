@@ -8,8 +8,8 @@ import twilio from "twilio";
 import {
   serveTwilioWebhook,
   type WebhookStep,
-} from "../../supabase/functions/_shared/twilio-webhook.ts";
-import { hangup, say } from "../../supabase/functions/_shared/twiml.ts";
+} from "../../supabase/functions/_shared/twilio/webhook.ts";
+import { hangup, say } from "../../supabase/functions/_shared/twilio/twiml.ts";
 import { exampleEnv } from "../support/function-process.ts";
 import { newCallSid, testDbUrl, testSql } from "../support/stack.ts";
 

@@ -5,7 +5,7 @@ import {
   MAX_REPEATS,
   menuChoiceName,
   parseMenuState,
-} from "../../supabase/functions/_shared/call-menu.ts";
+} from "../../supabase/functions/_shared/call/menu.ts";
 
 const retryState = { attempt: 2, repeats: 0 };
 

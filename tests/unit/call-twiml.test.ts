@@ -7,9 +7,9 @@ import {
   screeningTwiml,
   stepUrl,
   voicemailTwiml,
-} from "../../supabase/functions/_shared/call-twiml.ts";
-import { PROMPTS } from "../../supabase/functions/_shared/prompts.ts";
-import { renderTwiml } from "../../supabase/functions/_shared/twiml.ts";
+} from "../../supabase/functions/_shared/call/twiml.ts";
+import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
+import { renderTwiml } from "../../supabase/functions/_shared/twilio/twiml.ts";
 
 const BASE = "https://abc.supabase.co/functions/v1";
 const CALL = "CA" + "b".repeat(32);

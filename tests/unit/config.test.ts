@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../../supabase/functions/_shared/config.ts";
+import { parseConfig } from "../../supabase/functions/_shared/platform/config.ts";
 
 const valid = {
   TWILIO_ACCOUNT_SID: "AC0123456789abcdef0123456789abcdef",

@@ -3,8 +3,8 @@ import {
   decideAfterDial,
   DIAL_CALL_STATUSES,
   parseDialCallStatus,
-} from "../../supabase/functions/_shared/dial-outcome.ts";
-import { parseStatusCallback } from "../../supabase/functions/_shared/call-lifecycle.ts";
+} from "../../supabase/functions/_shared/call/dial-outcome.ts";
+import { parseStatusCallback } from "../../supabase/functions/_shared/call/lifecycle.ts";
 
 Deno.test("dial: answered or completed with the screening accepted → connected", () => {
   assert.equal(decideAfterDial({ status: "completed", screeningAccepted: true }), "connected");

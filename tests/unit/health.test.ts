@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { httpStatusFor, overallStatus } from "../../supabase/functions/_shared/health.ts";
+import { httpStatusFor, overallStatus } from "../../supabase/functions/_shared/platform/health.ts";
 
 Deno.test("health: all checks pass → healthy, 200", () => {
   const s = overallStatus({ a: { state: "pass" }, b: { state: "pass" } });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { logRequest, maskPhone } from "../../supabase/functions/_shared/log.ts";
+import { logRequest, maskPhone } from "../../supabase/functions/_shared/platform/log.ts";
 
 Deno.test("log: phone numbers keep country and area code and the last four digits", () => {
   assert.equal(maskPhone("+15877428885"), "+1587***8885");

@@ -4,14 +4,14 @@ import {
   failurePolicyDecision,
   rateLimitedHttpResponse,
   rejectBusyTwiml,
-} from "../../supabase/functions/_shared/rate-limit.ts";
+} from "../../supabase/functions/_shared/platform/rate-limit.ts";
 import {
   isCacheableStatus,
   requestFingerprint,
   responseForClaim,
   webhookIdempotencyKey,
-} from "../../supabase/functions/_shared/idempotency.ts";
-import { renderTwiml } from "../../supabase/functions/_shared/twiml.ts";
+} from "../../supabase/functions/_shared/platform/idempotency.ts";
+import { renderTwiml } from "../../supabase/functions/_shared/twilio/twiml.ts";
 
 Deno.test("rate limit: fail open admits, fail closed refuses", () => {
   assert.equal(failurePolicyDecision("open").allowed, true);

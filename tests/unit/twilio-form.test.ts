@@ -3,7 +3,7 @@ import {
   param,
   readTwilioForm,
   TwilioFormError,
-} from "../../supabase/functions/_shared/twilio-form.ts";
+} from "../../supabase/functions/_shared/twilio/form.ts";
 
 const post = (body: string, type = "application/x-www-form-urlencoded") =>
   new Request("http://h/voice-frontdoor", {

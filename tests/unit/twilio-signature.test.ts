@@ -8,7 +8,7 @@ import {
   computeTwilioSignature,
   publicWebhookUrl,
   validateTwilioSignature,
-} from "../../supabase/functions/_shared/twilio-signature.ts";
+} from "../../supabase/functions/_shared/twilio/signature.ts";
 
 const TOKEN = "12345";
 const VECTOR_PARAMS = {

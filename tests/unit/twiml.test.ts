@@ -12,7 +12,7 @@ import {
   renderTwiml,
   say,
   twimlResponse,
-} from "../../supabase/functions/_shared/twiml.ts";
+} from "../../supabase/functions/_shared/twilio/twiml.ts";
 
 const parser = new XMLParser({
   ignoreAttributes: false,

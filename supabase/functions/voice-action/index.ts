@@ -5,19 +5,19 @@
  * - otherwise: the Dial's outcome. Connected → goodbye; busy, no answer,
  *   failed, canceled or not accepted at screening → voicemail.
  */
-import { callParties, intParam, requireCallSid, runStep } from "../_shared/call-step.ts";
+import { callParties, intParam, requireCallSid, runStep } from "../_shared/call/step.ts";
 import {
   goodbyeTwiml,
   screeningTwiml,
   toFallbackTwiml,
   voicemailTwiml,
-} from "../_shared/call-twiml.ts";
-import { decideAfterDial, parseDialCallStatus } from "../_shared/dial-outcome.ts";
-import { webhookIdempotencyKey } from "../_shared/idempotency.ts";
-import { PROMPTS, VOICE } from "../_shared/prompts.ts";
-import { param } from "../_shared/twilio-form.ts";
-import { serveTwilioWebhook } from "../_shared/twilio-webhook.ts";
-import { hangup, say } from "../_shared/twiml.ts";
+} from "../_shared/call/twiml.ts";
+import { decideAfterDial, parseDialCallStatus } from "../_shared/call/dial-outcome.ts";
+import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
+import { PROMPTS, VOICE } from "../_shared/call/prompts.ts";
+import { param } from "../_shared/twilio/form.ts";
+import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
+import { hangup, say } from "../_shared/twilio/twiml.ts";
 
 /** The parent call named in our own screening URL, when it is a well-formed CallSid. */
 const parentCall = (query: URLSearchParams) => {

@@ -4,13 +4,13 @@
  * call they cannot serve. It uses no database, so it works when that is down:
  * the caller reaches a person (support, screened), else leaves a voicemail.
  */
-import { hotlineCallerId } from "../_shared/call-step.ts";
-import { goodbyeTwiml, stepUrl, voicemailTwiml } from "../_shared/call-twiml.ts";
-import { parseDialCallStatus } from "../_shared/dial-outcome.ts";
-import { PROMPTS, VOICE } from "../_shared/prompts.ts";
-import { param } from "../_shared/twilio-form.ts";
-import { serveTwilioWebhook } from "../_shared/twilio-webhook.ts";
-import { dial, number, say } from "../_shared/twiml.ts";
+import { hotlineCallerId } from "../_shared/call/step.ts";
+import { goodbyeTwiml, stepUrl, voicemailTwiml } from "../_shared/call/twiml.ts";
+import { parseDialCallStatus } from "../_shared/call/dial-outcome.ts";
+import { PROMPTS, VOICE } from "../_shared/call/prompts.ts";
+import { param } from "../_shared/twilio/form.ts";
+import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
+import { dial, number, say } from "../_shared/twilio/twiml.ts";
 
 const fallbackVoicemail = (base: string | undefined) =>
   voicemailTwiml(base, { recordedAction: stepUrl(base, "voice-fallback", { step: "recorded" }) });

@@ -4,13 +4,13 @@
  * never billed). Database down or slow: the caller goes on to a person
  * through voice-fallback (fail open).
  */
-import { callParties, requireCallSid, runStep } from "../_shared/call-step.ts";
-import { greetingTwiml, toFallbackTwiml } from "../_shared/call-twiml.ts";
-import { webhookIdempotencyKey } from "../_shared/idempotency.ts";
-import { DISCLOSURE_VERSION } from "../_shared/prompts.ts";
-import { rejectBusyTwiml } from "../_shared/rate-limit.ts";
-import { param } from "../_shared/twilio-form.ts";
-import { serveTwilioWebhook } from "../_shared/twilio-webhook.ts";
+import { callParties, requireCallSid, runStep } from "../_shared/call/step.ts";
+import { greetingTwiml, toFallbackTwiml } from "../_shared/call/twiml.ts";
+import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
+import { DISCLOSURE_VERSION } from "../_shared/call/prompts.ts";
+import { rejectBusyTwiml } from "../_shared/platform/rate-limit.ts";
+import { param } from "../_shared/twilio/form.ts";
+import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
   slug: "voice-frontdoor",

@@ -1,15 +1,15 @@
 /** GET → JSON health of the hotline: 200 healthy/degraded, 503 unhealthy. */
-import { loadConfig } from "../_shared/config.ts";
-import { openDatabase } from "../_shared/db.ts";
+import { loadConfig } from "../_shared/platform/config.ts";
+import { openDatabase } from "../_shared/platform/db.ts";
 import {
   checkConfig,
   checkDatabase,
   type CheckResult,
   httpStatusFor,
   overallStatus,
-} from "../_shared/health.ts";
-import { logRequest } from "../_shared/log.ts";
-import { HOTLINE_VERSION } from "../_shared/version.ts";
+} from "../_shared/platform/health.ts";
+import { logRequest } from "../_shared/platform/log.ts";
+import { HOTLINE_VERSION } from "../_shared/platform/version.ts";
 
 Deno.serve(async (req) => {
   const started = performance.now();

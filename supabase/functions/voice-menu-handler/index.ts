@@ -1,15 +1,15 @@
 /** The caller's key press: 1 sales, 2 support, 9 voicemail, * repeat, 0 no recording. */
-import { decideMenu, menuChoiceName, parseMenuState } from "../_shared/call-menu.ts";
-import { callParties, hotlineCallerId, requireCallSid, runStep } from "../_shared/call-step.ts";
+import { decideMenu, menuChoiceName, parseMenuState } from "../_shared/call/menu.ts";
+import { callParties, hotlineCallerId, requireCallSid, runStep } from "../_shared/call/step.ts";
 import {
   dialAgentTwiml,
   menuAgainTwiml,
   toFallbackTwiml,
   voicemailTwiml,
-} from "../_shared/call-twiml.ts";
-import { webhookIdempotencyKey } from "../_shared/idempotency.ts";
-import { param } from "../_shared/twilio-form.ts";
-import { serveTwilioWebhook } from "../_shared/twilio-webhook.ts";
+} from "../_shared/call/twiml.ts";
+import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
+import { param } from "../_shared/twilio/form.ts";
+import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
   slug: "voice-menu-handler",

@@ -1,9 +1,9 @@
 /** Status callbacks: the call's lifecycle, forward-only, duplicates ignored (voice_status_apply). */
-import { parseStatusCallback } from "../_shared/call-lifecycle.ts";
-import { callParties, runStep } from "../_shared/call-step.ts";
-import { webhookIdempotencyKey } from "../_shared/idempotency.ts";
-import { param } from "../_shared/twilio-form.ts";
-import { serveTwilioWebhook } from "../_shared/twilio-webhook.ts";
+import { parseStatusCallback } from "../_shared/call/lifecycle.ts";
+import { callParties, runStep } from "../_shared/call/step.ts";
+import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
+import { param } from "../_shared/twilio/form.ts";
+import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
   slug: "voice-status",

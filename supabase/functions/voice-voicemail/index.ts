@@ -4,12 +4,12 @@
  * `event=recorded` (Record's action: the caller is still on the line),
  * `event=recording` (recordingStatusCallback), `event=transcription`.
  */
-import { callParties, intParam, requireCallSid, runStep } from "../_shared/call-step.ts";
-import { goodbyeTwiml, voicemailTwiml } from "../_shared/call-twiml.ts";
-import { webhookIdempotencyKey } from "../_shared/idempotency.ts";
-import { PROMPTS } from "../_shared/prompts.ts";
-import { param } from "../_shared/twilio-form.ts";
-import { serveTwilioWebhook } from "../_shared/twilio-webhook.ts";
+import { callParties, intParam, requireCallSid, runStep } from "../_shared/call/step.ts";
+import { goodbyeTwiml, voicemailTwiml } from "../_shared/call/twiml.ts";
+import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
+import { PROMPTS } from "../_shared/call/prompts.ts";
+import { param } from "../_shared/twilio/form.ts";
+import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 const EVENTS = ["recorded", "recording", "transcription"] as const;
 type VoicemailEvent = typeof EVENTS[number];

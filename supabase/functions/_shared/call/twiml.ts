@@ -5,9 +5,18 @@
  * verifiable. Without configuration (a rescue) they are relative, which
  * Twilio resolves against the URL it just called.
  */
-import type { Department, MenuDecision, MenuState } from "./call-menu.ts";
+import type { Department, MenuDecision, MenuState } from "./menu.ts";
 import { PROMPTS, VOICE } from "./prompts.ts";
-import { dial, gather, hangup, number, record, redirect, say, type TwimlNode } from "./twiml.ts";
+import {
+  dial,
+  gather,
+  hangup,
+  number,
+  record,
+  redirect,
+  say,
+  type TwimlNode,
+} from "../twilio/twiml.ts";
 
 /** The URL of a step, absolute when the public base URL is known. */
 export function stepUrl(

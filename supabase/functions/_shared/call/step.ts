@@ -1,9 +1,9 @@
 /**
  * Running a call step's one SQL function, and the call facts every step reads.
  */
-import { type Sql, withDeadline } from "./db.ts";
-import type { WebhookContext } from "./twilio-webhook.ts";
-import { param } from "./twilio-form.ts";
+import { type Sql, withDeadline } from "../platform/db.ts";
+import type { WebhookContext } from "../twilio/webhook.ts";
+import { param } from "../twilio/form.ts";
 
 /**
  * A step's database call must leave time for the rescue inside Twilio's 15 s:

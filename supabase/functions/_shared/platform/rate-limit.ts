@@ -7,7 +7,7 @@
  * function (voice_frontdoor_answer), keeping the webhook one round trip.
  */
 import { type Sql, withDeadline } from "./db.ts";
-import { reject, type TwimlNode } from "./twiml.ts";
+import { reject, type TwimlNode } from "../twilio/twiml.ts";
 
 export type KeyKind = "caller" | "ip" | "account" | "custom";
 

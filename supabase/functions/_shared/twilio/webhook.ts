@@ -6,11 +6,11 @@
  * Order matters: the signature is checked before any database work, so an
  * unsigned request costs us one HMAC and nothing else.
  */
-import { type Config, loadConfig } from "./config.ts";
-import { openDatabase, type Sql, withDeadline } from "./db.ts";
-import { logRequest } from "./log.ts";
-import { param, readTwilioForm, TwilioFormError } from "./twilio-form.ts";
-import { publicWebhookUrl, validateTwilioSignature } from "./twilio-signature.ts";
+import { type Config, loadConfig } from "../platform/config.ts";
+import { openDatabase, type Sql, withDeadline } from "../platform/db.ts";
+import { logRequest } from "../platform/log.ts";
+import { param, readTwilioForm, TwilioFormError } from "./form.ts";
+import { publicWebhookUrl, validateTwilioSignature } from "./signature.ts";
 import { type TwimlNode, twimlResponse } from "./twiml.ts";
 
 export interface WebhookContext {
