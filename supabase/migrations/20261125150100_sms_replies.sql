@@ -119,10 +119,11 @@ begin
       elsif coalesce(v_opted_out, false) then
         v_reason := 'opted-out';
       else
-        -- The pair is only charged when the sender's allowance admits the reply.
-        v_limit := public.rate_limit_take('webcomms-sms-reply', 'caller', p_from);
+        -- The sender is only charged when the pair admits the reply: a loop
+        -- stopped on one pair does not also silence the sender elsewhere.
+        v_limit := public.rate_limit_take('webcomms-sms-reply', 'custom', p_from || '>' || p_to);
         if (v_limit->>'allowed')::boolean then
-          v_limit := public.rate_limit_take('webcomms-sms-reply', 'custom', p_from || '>' || p_to);
+          v_limit := public.rate_limit_take('webcomms-sms-reply', 'caller', p_from);
         end if;
         if not (v_limit->>'allowed')::boolean then
           v_reason := 'rate-limited';
