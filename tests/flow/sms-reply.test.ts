@@ -101,20 +101,17 @@ Deno.test("sms flow: Twilio's OptOutType (Advanced Opt-Out) is honoured for keyw
   assert.equal((await sendText(driver, { from, to: HOTLINE, body: "allo?" })).replies.length, 1);
 });
 
-Deno.test("sms flow: a redelivered MessageSid, in sequence and concurrently, answers the same and counts once", async () => {
+Deno.test("sms flow: a MessageSid delivered 6 times at once, then again, answers the same and counts once", async () => {
   const from = newCaller();
   const messageSid = randomSid("SM");
-  const first = await sendText(driver, { from, to: HOTLINE, body: "Call me back", messageSid });
-  assert.equal(first.replies.length, 1);
-  const again = await Promise.all(
-    Array.from(
-      { length: 5 },
-      () => sendText(driver, { from, to: HOTLINE, body: "Call me back", messageSid }),
-    ),
-  );
-  for (const answer of again) {
+  const deliver = () => sendText(driver, { from, to: HOTLINE, body: "Call me back", messageSid });
+  // Concurrent first deliveries race on the insert: one stores, the others replay it.
+  const answers = await Promise.all(Array.from({ length: 6 }, deliver));
+  answers.push(await deliver());
+  for (const answer of answers) {
     assert.equal(answer.status, 200);
-    assert.equal(answer.body, first.body);
+    assert.equal(answer.replies.length, 1);
+    assert.equal(answer.body, answers[0].body);
   }
   assert.equal((await storedMessage(messageSid)).length, 1);
   // The pair allows 3 replies an hour: had a redelivery been counted, these would be refused.
