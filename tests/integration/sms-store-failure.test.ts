@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { hangingDatabase, stoppedDatabaseUrl } from "../support/broken-database.ts";
-import { startIsolated } from "../support/function-process.ts";
+import { startFunction, startIsolated } from "../support/function-process.ts";
 import { sendText } from "../flow/texting.ts";
 
 const text = { from: "+17805550900", to: "+15877428885", body: "STOP" };
@@ -34,5 +34,24 @@ Deno.test("sms store failure: a hanging database → 503 before Twilio's 15 s ti
   } finally {
     await fn.stop();
     hanging.close();
+  }
+});
+
+Deno.test("sms store failure: no valid configuration → 503 too (nothing can be verified or stored)", async () => {
+  const fn = await startFunction("webcomms-sms-reply", { TWILIO_AUTH_TOKEN: "" });
+  try {
+    const res = await fetch(fn.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({
+        MessageSid: "SM" + "e".repeat(32),
+        From: text.from,
+        To: text.to,
+      }),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(await res.text(), "");
+  } finally {
+    await fn.stop();
   }
 });
