@@ -11,6 +11,9 @@ const cases: [string, string | null][] = [
   ["CANCEL", "opt-out"],
   ["END", "opt-out"],
   ["QUIT", "opt-out"],
+  // Twilio's default list has these two as well.
+  ["REVOKE", "opt-out"],
+  ["OPTOUT", "opt-out"],
   ["START", "opt-in"],
   ["YES", "opt-in"],
   ["UNSTOP", "opt-in"],

@@ -9,10 +9,12 @@
 /** What a keyword asks for. */
 export type SmsKeyword = "opt-out" | "opt-in" | "help";
 
+// Twilio's default long-code list also has REVOKE and OPTOUT: it blocks those
+// senders too, so they must not count as ordinary texts.
+const OPT_OUT = ["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"];
+
 const KEYWORDS: ReadonlyMap<string, SmsKeyword> = new Map([
-  ...["STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"].map((k) =>
-    [k, "opt-out"] as const
-  ),
+  ...OPT_OUT.map((k) => [k, "opt-out"] as const),
   ...["START", "YES", "UNSTOP"].map((k) => [k, "opt-in"] as const),
   ...["HELP", "INFO"].map((k) => [k, "help"] as const),
 ]);
