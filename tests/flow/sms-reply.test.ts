@@ -5,8 +5,9 @@
  * so rate limits never couple scenarios.
  */
 import assert from "node:assert/strict";
+import twilio from "twilio";
 import { HOTLINE, hotline, newCaller, sql } from "./hotline.ts";
-import { sendText } from "./texting.ts";
+import { incomingMessageParams, sendText } from "./texting.ts";
 import { randomSid } from "./twilio-driver.ts";
 
 const driver = hotline();
@@ -195,6 +196,25 @@ Deno.test("sms flow: unsigned or wrongly signed texts get 400/403 and nothing is
     signature: "",
   });
   assert.ok([400, 403].includes(unsigned.status), String(unsigned.status));
+  // Twilio's real signature for the same message, but for another function's URL.
+  const params = incomingMessageParams(driver, { from, to: HOTLINE, body: "STOP", messageSid });
+  const elsewhere = await sendText(driver, { from, to: HOTLINE, body: "STOP", messageSid }, {
+    signature: twilio.getExpectedTwilioSignature(
+      driver.authToken,
+      driver.url("voice-status"),
+      params,
+    ),
+  });
+  assert.equal(elsewhere.status, 403);
+  // And the body changed after signing (the sender's text swapped for STOP).
+  const tampered = await sendText(driver, { from, to: HOTLINE, body: "STOP", messageSid }, {
+    signature: twilio.getExpectedTwilioSignature(
+      driver.authToken,
+      driver.url("webcomms-sms-reply"),
+      { ...params, Body: "Hello" },
+    ),
+  });
+  assert.equal(tampered.status, 403);
   assert.equal((await storedMessage(messageSid)).length, 0);
   assert.equal(await optedOut(from, HOTLINE), undefined);
   const [{ n }] = await sql`select count(*)::int as n from rate_limit_state
