@@ -5,35 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { hangingDatabase, stoppedDatabaseUrl } from "../support/broken-database.ts";
-import { exampleEnv, type RunningFunction, startFunction } from "../support/function-process.ts";
-import { parseTwiml, TwilioDriver } from "../flow/twilio-driver.ts";
+import {
+  exampleEnv,
+  startFunction,
+  startIsolated as isolated,
+} from "../support/function-process.ts";
+import { parseTwiml } from "../flow/twilio-driver.ts";
 import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
-
-const PUBLIC_BASE = "https://hotline.example/functions/v1";
-
-/**
- * Runs one function alone with the given database. Twilio signs the public
- * URL; the driver delivers to the function's own port, as the gateway would.
- */
-async function isolated(
-  slug: string,
-  dbUrl: string,
-): Promise<{ fn: RunningFunction; driver: TwilioDriver }> {
-  const env = exampleEnv();
-  const fn = await startFunction(slug, {
-    ...env,
-    SUPABASE_DB_URL: dbUrl,
-    PUBLIC_BASE_URL: PUBLIC_BASE,
-  });
-  const local = fn.url.slice(0, fn.url.lastIndexOf("/"));
-  const driver = new TwilioDriver({
-    baseUrl: PUBLIC_BASE,
-    authToken: env.TWILIO_AUTH_TOKEN,
-    accountSid: env.TWILIO_ACCOUNT_SID,
-    route: (url) => url.replace(PUBLIC_BASE, local),
-  });
-  return { fn, driver };
-}
 
 const callParams = (extra: Record<string, string> = {}) => ({
   CallSid: "CA" + crypto.randomUUID().replaceAll("-", ""),

@@ -4,6 +4,7 @@
  */
 import { FunctionWorkers, runtimeEnv } from "../../scripts/lib/function-workers.ts";
 import { parseDotenv } from "../../scripts/lib/dotenv.ts";
+import { TwilioDriver } from "../flow/twilio-driver.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -29,4 +30,31 @@ export async function startFunction(
   });
   const port = await workers.portFor(slug);
   return { url: `http://127.0.0.1:${port}/${slug}`, stop: () => workers.stopAll() };
+}
+
+/** The public base URL Twilio signs for a function run alone. */
+export const ISOLATED_PUBLIC_BASE = "https://hotline.example/functions/v1";
+
+/**
+ * Runs one function alone with the given database. Twilio signs the public
+ * URL; the driver delivers to the function's own port, as the gateway would.
+ */
+export async function startIsolated(
+  slug: string,
+  dbUrl: string,
+): Promise<{ fn: RunningFunction; driver: TwilioDriver }> {
+  const env = exampleEnv();
+  const fn = await startFunction(slug, {
+    ...env,
+    SUPABASE_DB_URL: dbUrl,
+    PUBLIC_BASE_URL: ISOLATED_PUBLIC_BASE,
+  });
+  const local = fn.url.slice(0, fn.url.lastIndexOf("/"));
+  const driver = new TwilioDriver({
+    baseUrl: ISOLATED_PUBLIC_BASE,
+    authToken: env.TWILIO_AUTH_TOKEN,
+    accountSid: env.TWILIO_ACCOUNT_SID,
+    route: (url) => url.replace(ISOLATED_PUBLIC_BASE, local),
+  });
+  return { fn, driver };
 }

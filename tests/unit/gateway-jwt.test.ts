@@ -62,6 +62,7 @@ Deno.test("gateway: the committed config opens exactly the Twilio-facing functio
     "voice-menu-handler",
     "voice-status",
     "voice-voicemail",
+    "webcomms-sms-reply",
   ]);
 });
 

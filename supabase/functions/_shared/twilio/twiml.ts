@@ -99,3 +99,9 @@ export const redirect = (url: string, attrs?: Attrs): TwimlNode => ({
 });
 export const hangup = (): TwimlNode => ({ verb: "Hangup" });
 export const reject = (attrs?: Attrs): TwimlNode => ({ verb: "Reject", attrs });
+/** Messaging: the text to send back to the sender of an inbound message. */
+export const message = (text: string, attrs?: Attrs): TwimlNode => ({
+  verb: "Message",
+  attrs,
+  children: [text],
+});

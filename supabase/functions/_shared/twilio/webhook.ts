@@ -45,8 +45,17 @@ export interface WebhookStep {
   /** False for steps that must work with the database gone (voice-fallback): no driver is loaded. */
   usesDatabase?: boolean;
   handle(ctx: WebhookContext): Promise<WebhookResult>;
-  /** DB-free TwiML that still reaches a person or voicemail. Must not throw. */
-  rescue(ctx: RescueContext): TwimlNode[];
+  /**
+   * What Twilio gets when the step fails (or the config is invalid). Must not
+   * throw. A live call: DB-free TwiML that still reaches a person or
+   * voicemail. A webhook nobody waits on that must not be lost (an inbound
+   * SMS): a non-2xx Response, so Twilio retries it or uses its fallback URL.
+   */
+  rescue(ctx: RescueContext): TwimlNode[] | Response;
+}
+
+function rescueResponse(rescued: TwimlNode[] | Response): Response {
+  return rescued instanceof Response ? rescued : twimlResponse(rescued);
 }
 
 /** How long the error path may spend recording the error before answering. */
@@ -86,6 +95,8 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
         status: res.status,
         ms: Math.round(performance.now() - started),
         outcome: extra.outcome,
+        // Text messages have no CallSid; their MessageSid ties the log line to the stored row.
+        messageSid: extra.params?.get("MessageSid") ?? undefined,
         from: extra.params?.get("From") ?? undefined,
         to: extra.params?.get("To") ?? undefined,
         error: extra.error,
@@ -115,7 +126,7 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       // Without config we can neither verify nor look anything up; the caller
       // still hears something that ends with a person or a voicemail.
       return done(
-        twimlResponse(step.rescue({ slug: step.slug, config: undefined, params, query })),
+        rescueResponse(step.rescue({ slug: step.slug, config: undefined, params, query })),
         {
           callSid,
           outcome: "rescued:config",
@@ -162,13 +173,13 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       return done(twimlResponse(result.twiml), { callSid, outcome: result.outcome, params });
     } catch (error) {
       await recordError(config, step.slug, callSid, error);
-      let twiml: TwimlNode[];
+      let rescued: TwimlNode[] | Response;
       try {
-        twiml = step.rescue({ slug: step.slug, config, params, query });
+        rescued = step.rescue({ slug: step.slug, config, params, query });
       } catch {
-        twiml = [];
+        rescued = [];
       }
-      return done(twimlResponse(twiml), {
+      return done(rescueResponse(rescued), {
         callSid,
         outcome: "rescued",
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
