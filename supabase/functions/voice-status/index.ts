@@ -30,6 +30,8 @@ Deno.serve(serveTwilioWebhook({
       outcome: `status:${cb.status}${applied.duplicate ? ":duplicate" : ""}->${applied.status}`,
     };
   },
-  // Twilio ignores the answer to a status callback; it only needs a 200.
+  // Nobody waits on a status callback: one that was not stored is answered
+  // 503 so Twilio sends it again (the rescue below is never heard).
+  isCallback: () => true,
   rescue: () => [],
 }));

@@ -53,6 +53,9 @@ Deno.serve(serveTwilioWebhook({
       outcome: `voicemail:${event}`,
     };
   },
+  // The recording and transcription callbacks have no caller on the line: not
+  // stored → 503, and Twilio delivers them again.
+  isCallback: (ctx) => ["recording", "transcription"].includes(ctx.query.get("event") ?? ""),
   rescue(ctx) {
     const event = ctx.query.get("event");
     // Twilio holds the recording; the recording callback can still store it.

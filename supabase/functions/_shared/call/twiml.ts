@@ -29,6 +29,25 @@ export function stepUrl(
   return base ? `${base}/${path}` : path;
 }
 
+/**
+ * Twilio's connection overrides for callbacks nobody waits on (recording,
+ * transcription, status): up to 5 retries (Twilio's maximum) on a refused or
+ * timed-out connection and on a 5xx, which is what a callback we could not
+ * store answers. Not on a 4xx: a refused signature will not get better.
+ * Retries fit in Twilio's total timeout for the webhook (15 s by default).
+ * The fragment is never sent to us, so the signed URL is the URL without it.
+ */
+export const CALLBACK_RETRIES = "rc=5&rp=ct,rt,5xx";
+
+/** The URL of a callback step, with the retry overrides in its fragment. */
+export function callbackUrl(
+  base: string | undefined,
+  slug: string,
+  query: Record<string, string | number> = {},
+): string {
+  return `${stepUrl(base, slug, query)}#${CALLBACK_RETRIES}`;
+}
+
 const speak = (text: string) => say(text, VOICE);
 
 /** The menu inside a Gather. actionOnEmptyResult: silence reaches the handler, which decides the retry. */
@@ -151,8 +170,8 @@ export function voicemailTwiml(
       finishOnKey: "#",
       playBeep: true,
       transcribe: true,
-      transcribeCallback: stepUrl(base, "voice-voicemail", { event: "transcription" }),
-      recordingStatusCallback: stepUrl(base, "voice-voicemail", { event: "recording" }),
+      transcribeCallback: callbackUrl(base, "voice-voicemail", { event: "transcription" }),
+      recordingStatusCallback: callbackUrl(base, "voice-voicemail", { event: "recording" }),
       recordingStatusCallbackMethod: "POST",
       recordingStatusCallbackEvent: "completed",
     }),

@@ -7,7 +7,7 @@
  * unsigned request costs us one HMAC and nothing else.
  */
 import { type Config, loadConfig } from "../platform/config.ts";
-import { openDatabase, type Sql, withDeadline } from "../platform/db.ts";
+import { isDatabaseUnavailable, openDatabase, type Sql, withDeadline } from "../platform/db.ts";
 import { logRequest } from "../platform/log.ts";
 import { param, readTwilioForm, TwilioFormError } from "./form.ts";
 import { publicWebhookUrl, validateTwilioSignature } from "./signature.ts";
@@ -23,6 +23,8 @@ export interface WebhookContext {
   callSid: string | undefined;
   /** `I-Twilio-Idempotency-Token`: the same on every redelivery of one webhook. */
   idempotencyToken: string | undefined;
+  /** False for a callback nobody waits on (see WebhookStep.isCallback). */
+  callerWaiting: boolean;
   sql(): Sql;
 }
 
@@ -47,7 +49,21 @@ export interface WebhookStep {
   handle(ctx: WebhookContext): Promise<WebhookResult>;
   /** DB-free TwiML that still reaches a person or voicemail. Must not throw. */
   rescue(ctx: RescueContext): TwimlNode[];
+  /**
+   * True when no caller waits on this request (a status, recording or
+   * transcription callback). Such a request that fails is answered 503, never
+   * 2xx, so that Twilio delivers it again (the callback URLs carry connection
+   * overrides asking for retries): nothing Twilio delivered is silently lost.
+   */
+  isCallback?(ctx: RescueContext): boolean;
 }
+
+/** What a callback that could not be stored gets: Twilio retries a 5xx. */
+const notStored = () =>
+  new Response("not stored, deliver again", {
+    status: 503,
+    headers: { "content-type": "text/plain", "retry-after": "2" },
+  });
 
 /** How long the error path may spend recording the error before answering. */
 const ERROR_LOG_DEADLINE_MS = 1_000;
@@ -109,13 +125,18 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
     }
     const { params } = form;
     const callSid = param(params, "CallSid");
+    const callback = step.isCallback?.({ slug: step.slug, config: undefined, params, query }) ??
+      false;
 
     const loaded = loadConfig();
     if (!loaded.ok) {
       // Without config we can neither verify nor look anything up; the caller
-      // still hears something that ends with a person or a voicemail.
+      // still hears something that ends with a person or a voicemail, and a
+      // callback is refused so that it comes again once the config is fixed.
       return done(
-        twimlResponse(step.rescue({ slug: step.slug, config: undefined, params, query })),
+        callback
+          ? notStored()
+          : twimlResponse(step.rescue({ slug: step.slug, config: undefined, params, query })),
         {
           callSid,
           outcome: "rescued:config",
@@ -153,6 +174,7 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
         query,
         callSid,
         idempotencyToken: req.headers.get("i-twilio-idempotency-token") ?? undefined,
+        callerWaiting: !callback,
         sql: () => {
           if (!sql) throw new Error(`${step.slug} is declared database-free`);
           return sql;
@@ -161,7 +183,19 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       const result = await step.handle(ctx);
       return done(twimlResponse(result.twiml), { callSid, outcome: result.outcome, params });
     } catch (error) {
-      await recordError(config, step.slug, callSid, error);
+      const databaseDown = isDatabaseUnavailable(error);
+      // With the database down or slow, writing the error there would only
+      // add its deadline to the caller's wait; the log line below carries it.
+      if (!databaseDown) await recordError(config, step.slug, callSid, error);
+      const described = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      if (callback) {
+        return done(notStored(), {
+          callSid,
+          outcome: databaseDown ? "not-stored:database" : "not-stored",
+          error: described,
+          params,
+        });
+      }
       let twiml: TwimlNode[];
       try {
         twiml = step.rescue({ slug: step.slug, config, params, query });
@@ -170,8 +204,8 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       }
       return done(twimlResponse(twiml), {
         callSid,
-        outcome: "rescued",
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+        outcome: databaseDown ? "rescued:database" : "rescued",
+        error: described,
         params,
       });
     }
