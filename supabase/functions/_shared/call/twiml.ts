@@ -5,6 +5,7 @@
  * verifiable. Without configuration (a rescue) they are relative, which
  * Twilio resolves against the URL it just called.
  */
+import type { FallbackAction } from "./fallback.ts";
 import type { Department, MenuDecision, MenuState } from "./menu.ts";
 import { PROMPTS, VOICE } from "./prompts.ts";
 import {
@@ -184,7 +185,66 @@ export const goodbyeTwiml = (
   text: string = PROMPTS.goodbye,
 ): TwimlNode[] => [speak(text), hangup()];
 
-/** Hand the call to voice-fallback, which needs no database. */
-export function toFallbackTwiml(base: string | undefined, step?: string): TwimlNode[] {
-  return [redirect(stepUrl(base, "voice-fallback", step ? { step } : {}), { method: "POST" })];
+/** Hand the call to voice-fallback (which needs no database), at one of its steps. */
+export function toFallbackTwiml(
+  base: string | undefined,
+  query: Record<string, string> = {},
+): TwimlNode[] {
+  return [redirect(stepUrl(base, "voice-fallback", query), { method: "POST" })];
+}
+
+/** A voicemail whose Record action stays on voice-fallback (no database on the way). */
+function fallbackVoicemailTwiml(base: string | undefined): TwimlNode[] {
+  return voicemailTwiml(base, {
+    recordedAction: stepUrl(base, "voice-fallback", { step: "recorded" }),
+  });
+}
+
+const FALLBACK_LEAD = {
+  "trouble": PROMPTS.troubleVoicemail,
+  "nobody-available": PROMPTS.nobodyAvailable,
+  "unconfirmed": PROMPTS.dialUnconfirmed,
+} as const;
+
+/**
+ * voice-fallback's answer for a decided action (see fallback.ts). Without
+ * configuration (`targets` unknown) there is no number to ring: the caller
+ * leaves a voicemail instead.
+ */
+export function fallbackTwiml(
+  action: FallbackAction,
+  opts: {
+    base: string | undefined;
+    targets?: Record<Department, string>;
+    callerId?: string;
+  },
+): TwimlNode[] {
+  const { base, targets } = opts;
+  switch (action.kind) {
+    case "goodbye":
+      return goodbyeTwiml(action.saved ? PROMPTS.voicemailSaved : PROMPTS.goodbye);
+    case "hang-up-agent":
+      return [hangup()];
+    case "connect-agent":
+      return [];
+    case "voicemail":
+      return [speak(FALLBACK_LEAD[action.lead]), ...fallbackVoicemailTwiml(base)];
+    case "dial":
+      if (!targets) return [speak(PROMPTS.troubleVoicemail), ...fallbackVoicemailTwiml(base)];
+      return [
+        speak(PROMPTS.troubleConnecting),
+        dial({
+          timeout: 20,
+          callerId: opts.callerId,
+          action: stepUrl(base, "voice-fallback", { step: "after-dial" }),
+          method: "POST",
+        }, [
+          // Screening without a call to mark: voice-action connects without the database.
+          number(targets[action.department], {
+            url: stepUrl(base, "voice-action", { step: "screen", dept: action.department }),
+            method: "POST",
+          }),
+        ]),
+      ];
+  }
 }
