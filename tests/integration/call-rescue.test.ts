@@ -230,3 +230,18 @@ Deno.test("fallback: with no configuration at all it still takes a voicemail, on
     await fn.stop();
   }
 });
+
+Deno.test("callbacks: without configuration a status callback is refused (503) so Twilio sends it again", async () => {
+  const fn = await startFunction("voice-status", { TWILIO_AUTH_TOKEN: "" });
+  try {
+    const res = await fetch(fn.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(callParams({ CallStatus: "completed" })),
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 503, "nothing was stored: never acknowledged");
+  } finally {
+    await fn.stop();
+  }
+});
