@@ -3,7 +3,7 @@ import { parseStatusCallback } from "../_shared/call/lifecycle.ts";
 import { callParties, runStep } from "../_shared/call/step.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { param } from "../_shared/twilio/form.ts";
-import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
+import { notStoredResponse, serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
   slug: "voice-status",
@@ -24,6 +24,7 @@ Deno.serve(serveTwilioWebhook({
             ${
           webhookIdempotencyKey(ctx.idempotencyToken, cb.callSid, `status:${cb.status}`)
         }) as r`,
+      { callback: true },
     );
     return {
       twiml: [],
@@ -31,7 +32,6 @@ Deno.serve(serveTwilioWebhook({
     };
   },
   // Nobody waits on a status callback: one that was not stored is answered
-  // 503 so Twilio sends it again (the rescue below is never heard).
-  isCallback: () => true,
-  rescue: () => [],
+  // 503 so Twilio sends it again (the status callback URL asks for retries).
+  rescue: () => notStoredResponse(),
 }));

@@ -14,16 +14,18 @@ export const STEP_DEADLINE_MS = 2_500;
 /**
  * Runs the step's single SQL statement and returns its one value (column `r`).
  * With the database's circuit open, a step a caller waits on fails at once
- * (the caller hears the rescue now, not after the deadline); a callback tries
- * anyway, since a 503 only makes Twilio send it again.
+ * (the caller hears the rescue now, not after the deadline); a `callback`
+ * (nobody waits on it) tries anyway: it has time, and failing it at once
+ * would only spend Twilio's retries within the cool-down.
  */
 export async function runStep<T>(
   ctx: WebhookContext,
   query: (sql: Sql) => PendingQuery<readonly Record<string, unknown>[]>,
+  opts: { callback?: boolean } = {},
 ): Promise<T> {
   const rows = await guardedQuery(() => query(ctx.sql()), {
     deadlineMs: STEP_DEADLINE_MS,
-    evenIfOpen: !ctx.callerWaiting,
+    evenIfOpen: opts.callback,
   });
   return rows[0]?.r as T;
 }

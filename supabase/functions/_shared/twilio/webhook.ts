@@ -23,8 +23,6 @@ export interface WebhookContext {
   callSid: string | undefined;
   /** `I-Twilio-Idempotency-Token`: the same on every redelivery of one webhook. */
   idempotencyToken: string | undefined;
-  /** False for a callback nobody waits on (see WebhookStep.isCallback). */
-  callerWaiting: boolean;
   sql(): Sql;
 }
 
@@ -47,23 +45,27 @@ export interface WebhookStep {
   /** False for steps that must work with the database gone (voice-fallback): no driver is loaded. */
   usesDatabase?: boolean;
   handle(ctx: WebhookContext): Promise<WebhookResult>;
-  /** DB-free TwiML that still reaches a person or voicemail. Must not throw. */
-  rescue(ctx: RescueContext): TwimlNode[];
   /**
-   * True when no caller waits on this request (a status, recording or
-   * transcription callback). Such a request that fails is answered 503, never
-   * 2xx, so that Twilio delivers it again (the callback URLs carry connection
-   * overrides asking for retries): nothing Twilio delivered is silently lost.
+   * What Twilio gets when the step fails (or the config is invalid). Must not
+   * throw. A live call: DB-free TwiML that still reaches a person or
+   * voicemail. A webhook nobody waits on that must not be lost (an inbound
+   * SMS; a status, recording or transcription callback): a non-2xx Response
+   * (`notStoredResponse`), so Twilio retries it or uses its fallback URL.
    */
-  isCallback?(ctx: RescueContext): boolean;
+  rescue(ctx: RescueContext): TwimlNode[] | Response;
 }
 
-/** What a callback that could not be stored gets: Twilio retries a 5xx. */
-const notStored = () =>
-  new Response("not stored, deliver again", {
-    status: 503,
-    headers: { "content-type": "text/plain", "retry-after": "2" },
-  });
+/**
+ * What a webhook nobody waits on gets when it could not be stored: Twilio
+ * retries a 5xx (with the `#rc=…&rp=…` overrides on its URL), never a 2xx.
+ */
+export function notStoredResponse(): Response {
+  return new Response(null, { status: 503, headers: { "retry-after": "2" } });
+}
+
+function rescueResponse(rescued: TwimlNode[] | Response): Response {
+  return rescued instanceof Response ? rescued : twimlResponse(rescued);
+}
 
 /** How long the error path may spend recording the error before answering. */
 const ERROR_LOG_DEADLINE_MS = 1_000;
@@ -102,6 +104,8 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
         status: res.status,
         ms: Math.round(performance.now() - started),
         outcome: extra.outcome,
+        // Text messages have no CallSid; their MessageSid ties the log line to the stored row.
+        messageSid: extra.params?.get("MessageSid") ?? undefined,
         from: extra.params?.get("From") ?? undefined,
         to: extra.params?.get("To") ?? undefined,
         error: extra.error,
@@ -125,18 +129,13 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
     }
     const { params } = form;
     const callSid = param(params, "CallSid");
-    const callback = step.isCallback?.({ slug: step.slug, config: undefined, params, query }) ??
-      false;
 
     const loaded = loadConfig();
     if (!loaded.ok) {
       // Without config we can neither verify nor look anything up; the caller
-      // still hears something that ends with a person or a voicemail, and a
-      // callback is refused so that it comes again once the config is fixed.
+      // still hears something that ends with a person or a voicemail.
       return done(
-        callback
-          ? notStored()
-          : twimlResponse(step.rescue({ slug: step.slug, config: undefined, params, query })),
+        rescueResponse(step.rescue({ slug: step.slug, config: undefined, params, query })),
         {
           callSid,
           outcome: "rescued:config",
@@ -174,7 +173,6 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
         query,
         callSid,
         idempotencyToken: req.headers.get("i-twilio-idempotency-token") ?? undefined,
-        callerWaiting: !callback,
         sql: () => {
           if (!sql) throw new Error(`${step.slug} is declared database-free`);
           return sql;
@@ -184,28 +182,20 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       return done(twimlResponse(result.twiml), { callSid, outcome: result.outcome, params });
     } catch (error) {
       const databaseDown = isDatabaseUnavailable(error);
-      // With the database down or slow, writing the error there would only
-      // add its deadline to the caller's wait; the log line below carries it.
+      // With the database down or slow (or its circuit open), writing the
+      // error there would only add its deadline to the caller's wait; the
+      // log line below carries it.
       if (!databaseDown) await recordError(config, step.slug, callSid, error);
-      const described = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      if (callback) {
-        return done(notStored(), {
-          callSid,
-          outcome: databaseDown ? "not-stored:database" : "not-stored",
-          error: described,
-          params,
-        });
-      }
-      let twiml: TwimlNode[];
+      let rescued: TwimlNode[] | Response;
       try {
-        twiml = step.rescue({ slug: step.slug, config, params, query });
+        rescued = step.rescue({ slug: step.slug, config, params, query });
       } catch {
-        twiml = [];
+        rescued = [];
       }
-      return done(twimlResponse(twiml), {
+      return done(rescueResponse(rescued), {
         callSid,
         outcome: databaseDown ? "rescued:database" : "rescued",
-        error: described,
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
         params,
       });
     }
