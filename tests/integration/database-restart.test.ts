@@ -58,6 +58,7 @@ async function startFunctions(slugs: string[]) {
   });
   return {
     driver,
+    url: (slug: string) => running[slug].url,
     stop: () => Promise.all(Object.values(running).map((fn) => fn.stop())),
   };
 }
@@ -188,15 +189,20 @@ Deno.test("breaker: with Postgres stopped, every caller-facing step answers in u
   }
 });
 
-Deno.test("recovery: after an immediate shutdown and start, calls are stored again within 5 s", async () => {
-  const { driver, stop } = await startFunctions(["voice-frontdoor"]);
+Deno.test("recovery: after an immediate shutdown and start, calls are stored again within 5 s; voice-health says so", async () => {
+  const { driver, url, stop } = await startFunctions(["voice-frontdoor", "voice-health"]);
   const frontdoor = (call = callParams()) => driver.post(driver.url("voice-frontdoor"), call);
+  const health = async () => {
+    const res = await fetch(url("voice-health"));
+    return { status: res.status, body: await res.json() };
+  };
   try {
     await withRestartablePostgres(async () => {
       const warm = callParams();
       await Promise.all(range(4).map(() => frontdoor()));
       assert.ok(/<Gather/.test((await frontdoor(warm)).body));
       assert.ok(await stored(warm.CallSid));
+      assert.equal((await health()).body.status, "healthy");
 
       await stopPostgresImmediately();
       // Callers keep coming during the outage, several at once.
@@ -208,6 +214,9 @@ Deno.test("recovery: after an immediate shutdown and start, calls are stored aga
         }
         await sleep(300);
       }
+      const during = await health();
+      assert.equal(during.status, 503, "calls are being rescued: not healthy");
+      assert.equal(during.body.checks.database.state, "fail");
       await startPostgres();
       const started = performance.now();
       let seconds: number | undefined;
@@ -227,6 +236,9 @@ Deno.test("recovery: after an immediate shutdown and start, calls are stored aga
         } after Postgres accepted connections again`,
       );
       assert.ok(seconds !== undefined && seconds < 5, `recovery took ${seconds ?? "over 60"} s`);
+      const after = await health();
+      assert.equal(after.status, 200);
+      assert.equal(after.body.status, "healthy", JSON.stringify(after.body));
     });
   } finally {
     await stop();
