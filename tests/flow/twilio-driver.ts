@@ -57,6 +57,8 @@ export interface Exchange {
   token: string;
   status: number;
   body: string;
+  /** Deliveries it took: more than one when a 5xx made Twilio retry (`#rc=`). */
+  attempts?: number;
 }
 
 export interface CallResult {
@@ -117,14 +119,18 @@ export class TwilioDriver {
   readonly accountSid: string;
   /** Where a request for a public URL really goes (a function run alone, behind no gateway). */
   readonly route: (url: string) => string;
+  /** Pause between Twilio's retries of a failed webhook. */
+  readonly retryDelayMs: number;
   constructor(
     opts: {
       baseUrl: string;
       authToken: string;
       accountSid: string;
       route?: (url: string) => string;
+      retryDelayMs?: number;
     },
   ) {
+    this.retryDelayMs = opts.retryDelayMs ?? 100;
     this.baseUrl = opts.baseUrl.replace(/\/$/, "");
     this.authToken = opts.authToken;
     this.accountSid = opts.accountSid;
@@ -143,19 +149,33 @@ export class TwilioDriver {
     opts: { token?: string; signature?: string } = {},
   ): Promise<Exchange> {
     const token = opts.token ?? crypto.randomUUID();
+    // Twilio reads connection overrides (`#rc=…&rp=…`) from the fragment and
+    // never sends it: the URL it signs and requests has none.
+    const [requestUrl, fragment = ""] = url.split("#");
     const signature = opts.signature ??
-      twilio.getExpectedTwilioSignature(this.authToken, url, params);
-    const res = await fetch(this.route(url), {
-      method: "POST",
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        "x-twilio-signature": signature,
-        "i-twilio-idempotency-token": token,
-        "user-agent": "TwilioProxy/1.1",
-      },
-      body: new URLSearchParams(params),
-    });
-    return { url, params, token, status: res.status, body: await res.text() };
+      twilio.getExpectedTwilioSignature(this.authToken, requestUrl, params);
+    // A retry is the same webhook again: same signature, same idempotency token.
+    const retries = Math.min(5, Number(new URLSearchParams(fragment).get("rc") ?? 0));
+    const retryOn5xx = (new URLSearchParams(fragment).get("rp") ?? "").split(",")
+      .some((p) => p === "5xx" || p === "all");
+    for (let attempt = 0;; attempt++) {
+      const res = await fetch(this.route(requestUrl), {
+        method: "POST",
+        headers: {
+          "content-type": "application/x-www-form-urlencoded",
+          "x-twilio-signature": signature,
+          "i-twilio-idempotency-token": token,
+          "user-agent": "TwilioProxy/1.1",
+        },
+        body: new URLSearchParams(params),
+      });
+      const body = await res.text();
+      if (res.status >= 500 && retryOn5xx && attempt < retries) {
+        await new Promise((r) => setTimeout(r, this.retryDelayMs));
+        continue;
+      }
+      return { url: requestUrl, params, token, status: res.status, body, attempts: attempt + 1 };
+    }
   }
 
   /** Places a call to the hotline and runs it to its end. */

@@ -30,7 +30,7 @@ const rescueCases: [string, string, Record<string, string>, string][] = [
     "voice-menu-handler",
     "?attempt=1&repeats=0",
     { Digits: "1" },
-    `<Redirect method="POST">${FALLBACK}</Redirect>`,
+    `<Redirect method="POST">${FALLBACK}?step=dial&amp;dept=sales</Redirect>`,
   ],
   ["voice-action", "?dept=sales", { DialCallStatus: "no-answer" }, `${FALLBACK}?step=voicemail`],
   ["voice-voicemail", "?event=recorded", { RecordingSid: "RE" + "a".repeat(32) }, "<Hangup/>"],
@@ -50,26 +50,95 @@ for (const [slug, query, extra, expected] of rescueCases) {
   });
 }
 
-Deno.test("rescue: voice-frontdoor with a hanging database answers within Twilio's 15 s (fails open)", async () => {
+Deno.test("rescue: voice-frontdoor with a hanging database answers within 3 s, then at once while the circuit is open", async () => {
   const hanging = hangingDatabase();
   const { fn, driver } = await isolated(
     "voice-frontdoor",
     hanging.url,
   );
   try {
-    const started = performance.now();
-    const res = await driver.post(driver.url("voice-frontdoor"), callParams());
-    const ms = performance.now() - started;
-    assert.equal(res.status, 200);
-    assert.match(res.body, /https:\/\/hotline\.example\/functions\/v1\/voice-fallback/);
-    assert.ok(
-      ms >= 2_000,
-      `answered in ${Math.round(ms)} ms: it did not wait for the database at all`,
-    );
-    assert.ok(ms < 5_000, `answered in ${Math.round(ms)} ms`);
+    const latencies: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const started = performance.now();
+      const res = await driver.post(driver.url("voice-frontdoor"), callParams());
+      latencies.push(Math.round(performance.now() - started));
+      assert.equal(res.status, 200);
+      assert.match(res.body, /https:\/\/hotline\.example\/functions\/v1\/voice-fallback/);
+    }
+    console.log(`hanging database: voice-frontdoor answered in ${latencies.join(", ")} ms`);
+    const [first, ...rest] = latencies;
+    assert.ok(first >= 2_000, `answered in ${first} ms: it did not wait for the database at all`);
+    assert.ok(first < 3_000, `first answer in ${first} ms (the error log must not add to it)`);
+    assert.ok(Math.max(...rest) < 1_000, `after the first failure: ${rest} ms`);
   } finally {
     await fn.stop();
     hanging.close();
+  }
+});
+
+Deno.test("rescue: the menu's rescue keeps the caller's choice (1 sales, 2 support, 9 voicemail)", async () => {
+  const menu = await isolated("voice-menu-handler", stoppedDatabaseUrl());
+  const fallback = await isolated("voice-fallback", stoppedDatabaseUrl());
+  const env = exampleEnv();
+  try {
+    const cases: [string, (verbs: ReturnType<typeof parseTwiml>) => void][] = [
+      [
+        "1",
+        (v) =>
+          assert.equal(v.find((x) => x.verb === "Dial")!.children[0].text, env.SALES_TARGET_E164),
+      ],
+      [
+        "2",
+        (v) =>
+          assert.equal(v.find((x) => x.verb === "Dial")!.children[0].text, env.SUPPORT_TARGET_E164),
+      ],
+      ["9", (v) => {
+        assert.ok(v.some((x) => x.verb === "Record"), "voicemail");
+        assert.ok(!v.some((x) => x.verb === "Dial"));
+      }],
+    ];
+    for (const [digits, check] of cases) {
+      const call = callParams({ Digits: digits });
+      const res = await menu.driver.post(
+        menu.driver.url("voice-menu-handler?attempt=1&repeats=0"),
+        call,
+      );
+      assert.equal(res.status, 200);
+      const redirect = parseTwiml(res.body).find((v) => v.verb === "Redirect")!;
+      const next = await fallback.driver.post(redirect.text, call);
+      assert.equal(next.status, 200);
+      check(parseTwiml(next.body));
+    }
+  } finally {
+    await menu.fn.stop();
+    await fallback.fn.stop();
+  }
+});
+
+Deno.test("rescue: a completed dial whose screening acceptance cannot be read offers a voicemail, never goodbye", async () => {
+  const action = await isolated("voice-action", stoppedDatabaseUrl());
+  const fallback = await isolated("voice-fallback", stoppedDatabaseUrl());
+  try {
+    const call = callParams({ DialCallStatus: "completed", DialCallDuration: "12" });
+    const res = await action.driver.post(action.driver.url("voice-action?dept=sales"), call);
+    assert.equal(res.status, 200);
+    const redirect = parseTwiml(res.body).find((v) => v.verb === "Redirect");
+    assert.ok(redirect, `not handed on: ${res.body}`);
+    const next = parseTwiml((await fallback.driver.post(redirect.text, call)).body);
+    assert.ok(next.some((v) => v.text === PROMPTS.dialUnconfirmed), JSON.stringify(next));
+    assert.ok(next.some((v) => v.verb === "Record"));
+    assert.ok(!next.some((v) => v.text === PROMPTS.goodbye));
+
+    // The fallback's own Dial (no database at all) decides the same way.
+    const after = parseTwiml(
+      (await fallback.driver.post(fallback.driver.url("voice-fallback?step=after-dial"), call))
+        .body,
+    );
+    assert.ok(after.some((v) => v.text === PROMPTS.dialUnconfirmed));
+    assert.ok(!after.some((v) => v.text === PROMPTS.goodbye));
+  } finally {
+    await action.fn.stop();
+    await fallback.fn.stop();
   }
 });
 
@@ -110,7 +179,7 @@ Deno.test("fallback: no database needed — dials support with screening, then v
   }
 });
 
-Deno.test("fallback: with no configuration at all it still takes a voicemail", async () => {
+Deno.test("fallback: with no configuration at all it still takes a voicemail, once", async () => {
   const fn = await startFunction("voice-fallback", { TWILIO_AUTH_TOKEN: "" });
   try {
     const res = await fetch(fn.url, {
@@ -125,6 +194,31 @@ Deno.test("fallback: with no configuration at all it still takes a voicemail", a
       verbs.find((v) => v.verb === "Record")!.attrs.action,
       "voice-fallback?step=recorded",
     );
+    // The Record's action, resolved as Twilio would: goodbye, not a second voicemail.
+    const after = await fetch(`${fn.url}?step=recorded`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(callParams({ RecordingSid: "RE" + "e".repeat(32) })),
+    });
+    const afterVerbs = parseTwiml(await after.text());
+    assert.ok(!afterVerbs.some((v) => v.verb === "Record"), "a second voicemail in a loop");
+    assert.ok(afterVerbs.some((v) => v.text === PROMPTS.voicemailSaved));
+    assert.ok(afterVerbs.some((v) => v.verb === "Hangup"));
+  } finally {
+    await fn.stop();
+  }
+});
+
+Deno.test("callbacks: without configuration a status callback is refused (503) so Twilio sends it again", async () => {
+  const fn = await startFunction("voice-status", { TWILIO_AUTH_TOKEN: "" });
+  try {
+    const res = await fetch(fn.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(callParams({ CallStatus: "completed" })),
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 503, "nothing was stored: never acknowledged");
   } finally {
     await fn.stop();
   }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { hangingDatabase, stoppedDatabaseUrl } from "../support/broken-database.ts";
 import { exampleEnv, startFunction } from "../support/function-process.ts";
-import { functionsUrl, testDbUrl } from "../support/stack.ts";
+import { functionsUrl, testDbUrl, testSql } from "../support/stack.ts";
 
 async function probe(url: string, init?: RequestInit) {
   const started = performance.now();
@@ -21,6 +21,7 @@ Deno.test("voice-health: healthy against the running database, through the gatew
   assert.equal(body.checks.database.state, "pass");
   assert.equal(typeof body.checks.database.latency_ms, "number");
   assert.equal(body.checks.configuration.state, "pass");
+  assert.equal(body.checks.call_path.state, "pass");
   assert.match(body.version, /^\d+\.\d+\.\d+$/);
   assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
 });
@@ -51,10 +52,40 @@ Deno.test("voice-health: database stopped → 503 unhealthy within 3 s", async (
     assert.equal(body.checks.database.state, "fail");
     assert.equal(body.checks.configuration.state, "pass");
     assert.ok(ms < 3000, `answered in ${Math.round(ms)} ms`);
+    // Which check failed, in our words; the driver's text stays in the log.
+    const text = JSON.stringify(body);
+    const port = new URL(fn.url).port;
+    for (const leak of ["127.0.0.1", "ECONNREFUSED", "connect", "postgres", port]) {
+      assert.ok(!text.includes(leak), `the public answer carries "${leak}": ${text}`);
+    }
+    assert.equal(body.checks.database.detail, "unreachable or refusing queries");
   } finally {
     await fn.stop();
   }
 });
+
+for (const mode of ["access exclusive", "exclusive"]) {
+  Deno.test(`voice-health: a ${mode} lock on call_logs (calls wait and are rescued) → degraded, 200`, async () => {
+    const sql = testSql({ max: 1 });
+    try {
+      await sql.begin(async (tx) => {
+        await tx.unsafe(`lock table public.call_logs in ${mode} mode`);
+        const { res, body, ms } = await probe(`${functionsUrl()}/voice-health`);
+        assert.equal(res.status, 200);
+        assert.equal(body.status, "degraded");
+        assert.equal(body.checks.call_path.state, "warn");
+        assert.match(body.checks.call_path.detail, /locked/);
+        assert.equal(body.checks.database.state, "pass");
+        assert.ok(ms < 3000, `answered in ${Math.round(ms)} ms`);
+      });
+      // Released: healthy again.
+      const { body } = await probe(`${functionsUrl()}/voice-health`);
+      assert.equal(body.status, "healthy");
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+}
 
 Deno.test("voice-health: database hangs (accepts, never answers) → 503 within 3 s", async () => {
   const hanging = hangingDatabase();

@@ -19,7 +19,8 @@ function assertOpaqueUrls(xml: string) {
   for (
     const [, url] of xml.matchAll(/(?:action|url|Callback|>)="?(https?:\/\/[^"<]+|voice-[^"<]+)/g)
   ) {
-    const query = (url.split("?")[1] ?? "").replaceAll("&amp;", "&");
+    // The fragment (Twilio's connection overrides) is never sent: not part of the query.
+    const query = (url.split("#")[0].split("?")[1] ?? "").replaceAll("&amp;", "&");
     assert.match(query, /^[A-Za-z0-9=&_.-]*$/, `query not opaque ASCII: ${url}`);
   }
 }
@@ -84,9 +85,22 @@ Deno.test("call twiml: voicemail records up to 180 s, transcribed, callbacks for
   assert.match(xml, /maxLength="180"/);
   assert.match(xml, /transcribe="true"/);
   assert.match(xml, /finishOnKey="#"/);
-  assert.match(xml, /transcribeCallback="https:[^"]*event=transcription"/);
-  assert.match(xml, /recordingStatusCallback="https:[^"]*event=recording"/);
+  assert.match(xml, /transcribeCallback="https:[^"]*event=transcription#/);
+  assert.match(xml, /recordingStatusCallback="https:[^"]*event=recording#/);
   assertOpaqueUrls(xml);
+});
+
+Deno.test("call twiml: callbacks nobody waits on ask Twilio to retry (connection overrides)", () => {
+  const xml = renderTwiml(voicemailTwiml(BASE)).replaceAll("&amp;", "&");
+  for (const name of ["transcribeCallback", "recordingStatusCallback"]) {
+    const url = xml.match(new RegExp(`${name}="([^"]+)"`))![1];
+    const overrides = new URLSearchParams(new URL(url).hash.slice(1));
+    assert.equal(overrides.get("rc"), "5", url);
+    assert.deepEqual(overrides.get("rp")!.split(",").sort(), ["5xx", "ct", "rt"], url);
+  }
+  // The Record's action has a caller waiting: a failure there goes to the
+  // Fallback URL at once instead of being retried.
+  assert.doesNotMatch(xml, /action="[^"]*#/);
 });
 
 Deno.test("call twiml: without a base URL (rescue), URLs are relative to the current step", () => {

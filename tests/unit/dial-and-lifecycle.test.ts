@@ -16,6 +16,18 @@ Deno.test("dial: completed without screening acceptance (agent voicemail, declin
   assert.equal(decideAfterDial({ status: "answered", screeningAccepted: false }), "voicemail");
 });
 
+Deno.test("dial: completed while the acceptance could not be read → unconfirmed, never connected", () => {
+  assert.equal(
+    decideAfterDial({ status: "completed", screeningAccepted: undefined }),
+    "unconfirmed",
+  );
+  assert.equal(
+    decideAfterDial({ status: "answered", screeningAccepted: undefined }),
+    "unconfirmed",
+  );
+  assert.equal(decideAfterDial({ status: "no-answer", screeningAccepted: undefined }), "voicemail");
+});
+
 Deno.test("dial: busy, no-answer, failed, canceled, unknown → voicemail", () => {
   for (const status of ["busy", "no-answer", "failed", "canceled", undefined] as const) {
     assert.equal(decideAfterDial({ status, screeningAccepted: true }), "voicemail", String(status));

@@ -57,7 +57,7 @@ Deno.serve(serveTwilioWebhook({
         },
             ${webhookIdempotencyKey(ctx.idempotencyToken, callSid, "dial")}) as r`,
     );
-    const next = decideAfterDial({ status, screeningAccepted: saved.screening_accepted });
+    const next = decideAfterDial({ status, screeningAccepted: saved.screening_accepted === true });
     if (next === "connected") return { twiml: goodbyeTwiml(), outcome: `dial:${status}:connected` };
     return {
       twiml: [say(PROMPTS.nobodyAvailable, VOICE), ...voicemailTwiml(base)],
@@ -70,8 +70,12 @@ Deno.serve(serveTwilioWebhook({
     // connect an agent who already accepted.
     if (step === "screen") return [hangup()];
     if (step === "screened") return [];
+    // The acceptance could not be read: an answered leg may have been only an
+    // agent's voicemail, so the caller is offered a voicemail, never a goodbye.
     const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
-    if (status === "completed" || status === "answered") return goodbyeTwiml();
-    return toFallbackTwiml(ctx.config?.PUBLIC_BASE_URL, "voicemail");
+    const next = decideAfterDial({ status, screeningAccepted: undefined });
+    return toFallbackTwiml(ctx.config?.PUBLIC_BASE_URL, {
+      step: next === "unconfirmed" ? "unconfirmed" : "voicemail",
+    });
   },
 }));

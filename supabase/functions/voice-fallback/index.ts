@@ -1,68 +1,33 @@
 /**
  * Twilio's Fallback URL: fetched when a primary webhook fails (timeout, 5xx,
  * bad TwiML; ErrorCode/ErrorUrl say which), and where the other steps send a
- * call they cannot serve. It uses no database, so it works when that is down:
- * the caller reaches a person (support, screened), else leaves a voicemail.
+ * call they cannot serve. It uses no database, so it works when that is down.
+ * It follows where the call was (fallback.ts): the menu choice stands, a
+ * recorded voicemail ends the call, an agent's leg stays the agent's; anything
+ * else reaches a person (support, screened), else a voicemail.
  */
+import { decideFallback } from "../_shared/call/fallback.ts";
 import { hotlineCallerId } from "../_shared/call/step.ts";
-import { goodbyeTwiml, stepUrl, voicemailTwiml } from "../_shared/call/twiml.ts";
-import { parseDialCallStatus } from "../_shared/call/dial-outcome.ts";
-import { PROMPTS, VOICE } from "../_shared/call/prompts.ts";
+import { fallbackTwiml } from "../_shared/call/twiml.ts";
 import { param } from "../_shared/twilio/form.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
-import { dial, number, say } from "../_shared/twilio/twiml.ts";
-
-const fallbackVoicemail = (base: string | undefined) =>
-  voicemailTwiml(base, { recordedAction: stepUrl(base, "voice-fallback", { step: "recorded" }) });
 
 Deno.serve(serveTwilioWebhook({
   slug: "voice-fallback",
   usesDatabase: false,
   handle(ctx) {
-    const base = ctx.config.PUBLIC_BASE_URL;
-    const step = ctx.query.get("step");
-    const reason = param(ctx.params, "ErrorCode") ?? step ?? "rescue";
-    if (step === "recorded") {
-      return Promise.resolve({ twiml: goodbyeTwiml(PROMPTS.voicemailSaved), outcome: "recorded" });
-    }
-    if (step === "voicemail") {
-      return Promise.resolve({
-        twiml: [say(PROMPTS.troubleVoicemail, VOICE), ...fallbackVoicemail(base)],
-        outcome: reason,
-      });
-    }
-    if (step === "after-dial") {
-      const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
-      // Without the database the screening result is unknown; an answered leg counts.
-      if (status === "completed" || status === "answered") {
-        return Promise.resolve({ twiml: goodbyeTwiml(), outcome: "connected" });
-      }
-      return Promise.resolve({
-        twiml: [say(PROMPTS.nobodyAvailable, VOICE), ...fallbackVoicemail(base)],
-        outcome: `dial:${status}`,
-      });
-    }
+    const action = decideFallback(ctx);
+    const reason = param(ctx.params, "ErrorCode") ?? ctx.query.get("step") ?? "rescue";
     return Promise.resolve({
-      outcome: `dial-support:${reason}`,
-      twiml: [
-        say(PROMPTS.troubleConnecting, VOICE),
-        dial({
-          timeout: 20,
-          callerId: hotlineCallerId(ctx),
-          action: stepUrl(base, "voice-fallback", { step: "after-dial" }),
-          method: "POST",
-        }, [
-          // Screening without a call to mark: voice-action connects without the database.
-          number(ctx.config.SUPPORT_TARGET_E164, {
-            url: stepUrl(base, "voice-action", { step: "screen", dept: "support" }),
-            method: "POST",
-          }),
-        ]),
-      ],
+      outcome: `${action.kind}${"department" in action ? `-${action.department}` : ""}:${reason}`,
+      twiml: fallbackTwiml(action, {
+        base: ctx.config.PUBLIC_BASE_URL,
+        targets: { sales: ctx.config.SALES_TARGET_E164, support: ctx.config.SUPPORT_TARGET_E164 },
+        callerId: hotlineCallerId(ctx),
+      }),
     });
   },
-  // No configuration: no number to dial, but a voicemail can still be taken.
-  rescue: (
-    ctx,
-  ) => [say(PROMPTS.troubleVoicemail, VOICE), ...fallbackVoicemail(ctx.config?.PUBLIC_BASE_URL)],
+  // No configuration: no number to ring, but the same decision otherwise, so
+  // a recorded voicemail still ends the call instead of asking for another.
+  rescue: (ctx) => fallbackTwiml(decideFallback(ctx), { base: ctx.config?.PUBLIC_BASE_URL }),
 }));

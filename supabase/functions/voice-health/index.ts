@@ -20,11 +20,15 @@ Deno.serve(async (req) => {
     });
   }
   const config = loadConfig();
+  const notChecked: CheckResult = {
+    state: "fail",
+    detail: "not checked: configuration is invalid",
+  };
   const checks: Record<string, CheckResult> = {
     configuration: checkConfig(config),
-    database: config.ok
+    ...(config.ok
       ? await checkDatabase(await openDatabase(config.config.SUPABASE_DB_URL))
-      : { state: "fail", detail: "not checked: configuration is invalid" },
+      : { database: notChecked, call_path: notChecked }),
   };
   const status = overallStatus(checks);
   const body = { status, checks, version: HOTLINE_VERSION, timestamp: new Date().toISOString() };

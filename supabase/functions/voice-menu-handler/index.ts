@@ -51,5 +51,15 @@ Deno.serve(serveTwilioWebhook({
         return { outcome, twiml: menuAgainTwiml(base, decision) };
     }
   },
-  rescue: (ctx) => toFallbackTwiml(ctx.config?.PUBLIC_BASE_URL),
+  // The caller's choice stands when the database is down: 1 sales, 2 support,
+  // 9 voicemail; anything else reaches a person (support).
+  rescue(ctx) {
+    const decision = decideMenu(parseMenuState(ctx.query), param(ctx.params, "Digits"));
+    const base = ctx.config?.PUBLIC_BASE_URL;
+    if (decision.kind === "dial") {
+      return toFallbackTwiml(base, { step: "dial", dept: decision.department });
+    }
+    if (decision.kind === "voicemail") return toFallbackTwiml(base, { step: "voicemail" });
+    return toFallbackTwiml(base);
+  },
 }));

@@ -3,7 +3,7 @@ import { parseStatusCallback } from "../_shared/call/lifecycle.ts";
 import { callParties, runStep } from "../_shared/call/step.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { param } from "../_shared/twilio/form.ts";
-import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
+import { notStoredResponse, serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
   slug: "voice-status",
@@ -24,12 +24,14 @@ Deno.serve(serveTwilioWebhook({
             ${
           webhookIdempotencyKey(ctx.idempotencyToken, cb.callSid, `status:${cb.status}`)
         }) as r`,
+      { callback: true },
     );
     return {
       twiml: [],
       outcome: `status:${cb.status}${applied.duplicate ? ":duplicate" : ""}->${applied.status}`,
     };
   },
-  // Twilio ignores the answer to a status callback; it only needs a 200.
-  rescue: () => [],
+  // Nobody waits on a status callback: one that was not stored is answered
+  // 503 so Twilio sends it again (the status callback URL asks for retries).
+  rescue: () => notStoredResponse(),
 }));

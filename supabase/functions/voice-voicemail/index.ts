@@ -9,7 +9,7 @@ import { goodbyeTwiml, voicemailTwiml } from "../_shared/call/twiml.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { PROMPTS } from "../_shared/call/prompts.ts";
 import { param } from "../_shared/twilio/form.ts";
-import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
+import { notStoredResponse, serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 const EVENTS = ["recorded", "recording", "transcription"] as const;
 type VoicemailEvent = typeof EVENTS[number];
@@ -35,19 +35,22 @@ Deno.serve(serveTwilioWebhook({
       return { twiml: goodbyeTwiml(PROMPTS.voicemailEmpty), outcome: "voicemail:empty" };
     }
     const transcription = event === "transcription";
-    await runStep(ctx, (sql) =>
-      sql`select public.voice_voicemail_save(
+    await runStep(
+      ctx,
+      (sql) =>
+        sql`select public.voice_voicemail_save(
             ${callSid}, ${from}, ${to}, ${recordingSid},
             ${matching(param(p, "RecordingUrl"), /^https:\/\//)}, ${
-        intParam(p, "RecordingDuration")
-      },
+          intParam(p, "RecordingDuration")
+        },
             ${transcription ? matching(param(p, "TranscriptionSid"), /^TR[0-9a-f]{32}$/) : null},
             ${
-        transcription ? matching(param(p, "TranscriptionStatus"), /^(completed|failed)$/) : null
-      },
+          transcription ? matching(param(p, "TranscriptionStatus"), /^(completed|failed)$/) : null
+        },
             ${transcription ? param(p, "TranscriptionText") ?? null : null},
-            ${webhookIdempotencyKey(ctx.idempotencyToken, callSid, `voicemail:${event}`)}) as r`);
-    // Only Record's action has a caller listening; the other two are callbacks.
+            ${webhookIdempotencyKey(ctx.idempotencyToken, callSid, `voicemail:${event}`)}) as r`, // Only Record's action has a caller listening; the other two are callbacks.
+      { callback: event !== "recorded" },
+    );
     return {
       twiml: event === "recorded" ? goodbyeTwiml(PROMPTS.voicemailSaved) : [],
       outcome: `voicemail:${event}`,
@@ -57,7 +60,9 @@ Deno.serve(serveTwilioWebhook({
     const event = ctx.query.get("event");
     // Twilio holds the recording; the recording callback can still store it.
     if (event === "recorded") return goodbyeTwiml();
-    if (event) return [];
+    // The recording and transcription callbacks have no caller on the line:
+    // not stored → 503, and Twilio delivers them again (#rc=… on their URLs).
+    if (event) return notStoredResponse();
     return voicemailTwiml(ctx.config?.PUBLIC_BASE_URL);
   },
 }));

@@ -15,7 +15,16 @@ export const DIAL_CALL_STATUSES = [
 ] as const;
 export type DialCallStatus = typeof DIAL_CALL_STATUSES[number];
 
-export type AfterDial = "connected" | "voicemail";
+/**
+ * - `connected`: answered and accepted at screening: the conversation happened.
+ * - `voicemail`: nobody took the call.
+ * - `unconfirmed`: Twilio says `completed`/`answered` but the acceptance could
+ *   not be read (the database was down): the caller may have reached only an
+ *   agent's voicemail or a screening prompt nobody answered, so they are never
+ *   told goodbye; they are offered a voicemail, in words that also fit after
+ *   a real conversation (docs/telephony.md).
+ */
+export type AfterDial = "connected" | "voicemail" | "unconfirmed";
 
 export function parseDialCallStatus(value: string | undefined): DialCallStatus | undefined {
   return (DIAL_CALL_STATUSES as readonly string[]).includes(value ?? "")
@@ -23,10 +32,15 @@ export function parseDialCallStatus(value: string | undefined): DialCallStatus |
     : undefined;
 }
 
-/** Connected only when the agent's leg was answered and the agent accepted the call. */
+/**
+ * Connected only when the agent's leg was answered and the agent accepted the
+ * call; `screeningAccepted` undefined means the acceptance is unknown.
+ */
 export function decideAfterDial(
-  outcome: { status: DialCallStatus | undefined; screeningAccepted: boolean },
+  outcome: { status: DialCallStatus | undefined; screeningAccepted: boolean | undefined },
 ): AfterDial {
   const answered = outcome.status === "completed" || outcome.status === "answered";
-  return answered && outcome.screeningAccepted ? "connected" : "voicemail";
+  if (!answered) return "voicemail";
+  if (outcome.screeningAccepted === undefined) return "unconfirmed";
+  return outcome.screeningAccepted ? "connected" : "voicemail";
 }

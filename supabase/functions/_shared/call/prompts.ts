@@ -30,6 +30,10 @@ export const PROMPTS = {
   troubleConnecting:
     "Sorry, we are having trouble with our phone system. Connecting you to our team now.",
   troubleVoicemail: "Sorry, we are having trouble with our phone system.",
+  // After a Dial whose screening acceptance could not be read: the caller may
+  // have had a conversation, or reached only an agent's voicemail.
+  dialUnconfirmed: "If we could not help you just now, you can leave a message. " +
+    "Otherwise, you may hang up.",
   screening: {
     sales: "Hotline call for sales. Press any key to accept.",
     support: "Hotline call for support. Press any key to accept.",

@@ -1,7 +1,7 @@
 /**
  * Running a call step's one SQL function, and the call facts every step reads.
  */
-import { type Sql, withDeadline } from "../platform/db.ts";
+import { guardedQuery, type PendingQuery, type Sql } from "../platform/db.ts";
 import type { WebhookContext } from "../twilio/webhook.ts";
 import { param } from "../twilio/form.ts";
 
@@ -11,12 +11,22 @@ import { param } from "../twilio/form.ts";
  */
 export const STEP_DEADLINE_MS = 2_500;
 
-/** Runs the step's single SQL statement and returns its one value (column `r`). */
+/**
+ * Runs the step's single SQL statement and returns its one value (column `r`).
+ * With the database's circuit open, a step a caller waits on fails at once
+ * (the caller hears the rescue now, not after the deadline); a `callback`
+ * (nobody waits on it) tries anyway: it has time, and failing it at once
+ * would only spend Twilio's retries within the cool-down.
+ */
 export async function runStep<T>(
   ctx: WebhookContext,
-  query: (sql: Sql) => PromiseLike<readonly Record<string, unknown>[]> & { cancel?: () => void },
+  query: (sql: Sql) => PendingQuery<readonly Record<string, unknown>[]>,
+  opts: { callback?: boolean } = {},
 ): Promise<T> {
-  const rows = await withDeadline(query(ctx.sql()), STEP_DEADLINE_MS);
+  const rows = await guardedQuery(() => query(ctx.sql()), {
+    deadlineMs: STEP_DEADLINE_MS,
+    evenIfOpen: opts.callback,
+  });
   return rows[0]?.r as T;
 }
 

@@ -5,6 +5,7 @@
  * verifiable. Without configuration (a rescue) they are relative, which
  * Twilio resolves against the URL it just called.
  */
+import type { FallbackAction } from "./fallback.ts";
 import type { Department, MenuDecision, MenuState } from "./menu.ts";
 import { PROMPTS, VOICE } from "./prompts.ts";
 import {
@@ -27,6 +28,25 @@ export function stepUrl(
   const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
   const path = qs ? `${slug}?${qs}` : slug;
   return base ? `${base}/${path}` : path;
+}
+
+/**
+ * Twilio's connection overrides for callbacks nobody waits on (recording,
+ * transcription, status): up to 5 retries (Twilio's maximum) on a refused or
+ * timed-out connection and on a 5xx, which is what a callback we could not
+ * store answers. Not on a 4xx: a refused signature will not get better.
+ * Retries fit in Twilio's total timeout for the webhook (15 s by default).
+ * The fragment is never sent to us, so the signed URL is the URL without it.
+ */
+export const CALLBACK_RETRIES = "rc=5&rp=ct,rt,5xx";
+
+/** The URL of a callback step, with the retry overrides in its fragment. */
+export function callbackUrl(
+  base: string | undefined,
+  slug: string,
+  query: Record<string, string | number> = {},
+): string {
+  return `${stepUrl(base, slug, query)}#${CALLBACK_RETRIES}`;
 }
 
 const speak = (text: string) => say(text, VOICE);
@@ -151,8 +171,8 @@ export function voicemailTwiml(
       finishOnKey: "#",
       playBeep: true,
       transcribe: true,
-      transcribeCallback: stepUrl(base, "voice-voicemail", { event: "transcription" }),
-      recordingStatusCallback: stepUrl(base, "voice-voicemail", { event: "recording" }),
+      transcribeCallback: callbackUrl(base, "voice-voicemail", { event: "transcription" }),
+      recordingStatusCallback: callbackUrl(base, "voice-voicemail", { event: "recording" }),
       recordingStatusCallbackMethod: "POST",
       recordingStatusCallbackEvent: "completed",
     }),
@@ -165,7 +185,66 @@ export const goodbyeTwiml = (
   text: string = PROMPTS.goodbye,
 ): TwimlNode[] => [speak(text), hangup()];
 
-/** Hand the call to voice-fallback, which needs no database. */
-export function toFallbackTwiml(base: string | undefined, step?: string): TwimlNode[] {
-  return [redirect(stepUrl(base, "voice-fallback", step ? { step } : {}), { method: "POST" })];
+/** Hand the call to voice-fallback (which needs no database), at one of its steps. */
+export function toFallbackTwiml(
+  base: string | undefined,
+  query: Record<string, string> = {},
+): TwimlNode[] {
+  return [redirect(stepUrl(base, "voice-fallback", query), { method: "POST" })];
+}
+
+/** A voicemail whose Record action stays on voice-fallback (no database on the way). */
+function fallbackVoicemailTwiml(base: string | undefined): TwimlNode[] {
+  return voicemailTwiml(base, {
+    recordedAction: stepUrl(base, "voice-fallback", { step: "recorded" }),
+  });
+}
+
+const FALLBACK_LEAD = {
+  "trouble": PROMPTS.troubleVoicemail,
+  "nobody-available": PROMPTS.nobodyAvailable,
+  "unconfirmed": PROMPTS.dialUnconfirmed,
+} as const;
+
+/**
+ * voice-fallback's answer for a decided action (see fallback.ts). Without
+ * configuration (`targets` unknown) there is no number to ring: the caller
+ * leaves a voicemail instead.
+ */
+export function fallbackTwiml(
+  action: FallbackAction,
+  opts: {
+    base: string | undefined;
+    targets?: Record<Department, string>;
+    callerId?: string;
+  },
+): TwimlNode[] {
+  const { base, targets } = opts;
+  switch (action.kind) {
+    case "goodbye":
+      return goodbyeTwiml(action.saved ? PROMPTS.voicemailSaved : PROMPTS.goodbye);
+    case "hang-up-agent":
+      return [hangup()];
+    case "connect-agent":
+      return [];
+    case "voicemail":
+      return [speak(FALLBACK_LEAD[action.lead]), ...fallbackVoicemailTwiml(base)];
+    case "dial":
+      if (!targets) return [speak(PROMPTS.troubleVoicemail), ...fallbackVoicemailTwiml(base)];
+      return [
+        speak(PROMPTS.troubleConnecting),
+        dial({
+          timeout: 20,
+          callerId: opts.callerId,
+          action: stepUrl(base, "voice-fallback", { step: "after-dial" }),
+          method: "POST",
+        }, [
+          // Screening without a call to mark: voice-action connects without the database.
+          number(targets[action.department], {
+            url: stepUrl(base, "voice-action", { step: "screen", dept: action.department }),
+            method: "POST",
+          }),
+        ]),
+      ];
+  }
 }

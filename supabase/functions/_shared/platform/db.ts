@@ -9,13 +9,21 @@
  *   isolates share the database's connection limit.
  * - A statement timeout well under Twilio's 15 s webhook timeout, so a stuck
  *   query turns into our own TwiML instead of Twilio's "application error".
+ * - A short, flat reconnect backoff: the driver's default grows to 20 s after
+ *   a few failed connects, which kept calls failing for ~40 s after Postgres
+ *   was back. The circuit breaker below already spaces out attempts while the
+ *   database is down, so the driver need not.
  */
 import type postgres from "postgres";
+import { CircuitBreaker } from "./circuit-breaker.ts";
 
 export type Sql = postgres.Sql;
 
 /** Server-side limit for any one statement, in milliseconds. */
 export const STATEMENT_TIMEOUT_MS = 5_000;
+
+/** Seconds between reconnect attempts of one pooled connection (see the module comment). */
+const RECONNECT_BACKOFF_S = 0.1;
 
 let client: Promise<Sql> | undefined;
 
@@ -32,6 +40,7 @@ export function openDatabase(databaseUrl: string): Promise<Sql> {
       max: 4,
       idle_timeout: 30,
       connect_timeout: 3,
+      backoff: () => RECONNECT_BACKOFF_S,
       onnotice: () => {},
       connection: {
         application_name: `edge:${Deno.env.get("SB_FUNCTION_SLUG") ?? "function"}`,
@@ -48,22 +57,45 @@ export class DeadlineExceeded extends Error {
   }
 }
 
+/** The isolate's database breaker is open: the query was not even tried. */
+export class DatabaseUnavailable extends Error {
+  constructor() {
+    super("database unavailable: circuit open after a recent failure");
+  }
+}
+
+/**
+ * A query as the driver returns it. `state` is set once the driver has handed
+ * the query to a server connection (postgres.js internals, see withDeadline).
+ */
+export type PendingQuery<T> = PromiseLike<T> & { cancel?: () => void; state?: unknown };
+
 /**
  * Races a query against a client-side deadline. The server-side statement
  * timeout does not help when the server itself (or the network) hangs: then
- * nothing answers at all, and only the client can give up. The query is
- * cancelled so its connection goes back to the pool.
+ * nothing answers at all, and only the client can give up.
+ *
+ * Only a query the server has received is cancelled (a CancelRequest makes
+ * the server stop its work). A query still waiting for a connection is left
+ * to fail or run on its own: postgres.js 3.4.9 marks such a query cancelled
+ * but leaves it as the `initial` query of a connection that is reconnecting;
+ * when that connection opens, `execute` skips the cancelled query and the
+ * ReadyForQuery handler returns without handing the connection back to the
+ * pool. The connection then sits in the pool's `connecting` list for good,
+ * and once all of them have, every query waits for a connection that never
+ * comes (issue 7: after a Postgres restart every step was rescued until the
+ * process restarted). Leaving the query alone costs at most one late
+ * statement, bounded by statement_timeout, whose result nobody reads.
  */
-export async function withDeadline<T>(
-  query: PromiseLike<T> & { cancel?: () => void },
-  ms: number,
-): Promise<T> {
+export async function withDeadline<T>(query: PendingQuery<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      try {
-        query.cancel?.();
-      } catch { /* cancelling is best effort */ }
+      if (query.state) {
+        try {
+          query.cancel?.();
+        } catch { /* cancelling is best effort */ }
+      }
       reject(new DeadlineExceeded(ms));
     }, ms);
   });
@@ -71,5 +103,67 @@ export async function withDeadline<T>(
     return await Promise.race([query, deadline]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+// Not the driver's error text: connection failures by code, whatever the message says.
+const CONNECTION_ERROR_CODES = new Set([
+  "CONNECTION_CLOSED",
+  "CONNECTION_DESTROYED",
+  "CONNECTION_ENDED",
+  "CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+]);
+
+/**
+ * True when an error says the database is unreachable, refusing work or too
+ * slow (as opposed to refusing one statement: a constraint, a raised error).
+ * SQLSTATE classes 08 connection, 53 insufficient resources, 57 operator
+ * intervention (statement timeout, shutdown, starting up), 58 system error,
+ * and 55P03 lock not available.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof DeadlineExceeded || error instanceof DatabaseUnavailable) return true;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return false;
+  if (CONNECTION_ERROR_CODES.has(code)) return true;
+  return /^(08|53|57|58)[0-9A-Z]{3}$/.test(code) || code === "55P03";
+}
+
+/** The isolate's breaker for its database (see circuit-breaker.ts). */
+export const databaseBreaker = new CircuitBreaker({
+  // Short: a failover is over in seconds, and calls should be stored again soon after.
+  coolDownMs: 2_000,
+  probeTimeoutMs: 5_000,
+});
+
+/**
+ * Runs one query under a deadline and the isolate's breaker. With the circuit
+ * open it throws DatabaseUnavailable at once, so a caller hears the rescue
+ * without waiting; `evenIfOpen` is for requests nobody is waiting on (a
+ * callback Twilio will redeliver), which try anyway. Every outcome is
+ * reported to the breaker: any answer from the server closes it.
+ */
+export async function guardedQuery<T>(
+  run: () => PendingQuery<T>,
+  opts: { deadlineMs: number; evenIfOpen?: boolean },
+): Promise<T> {
+  if (!databaseBreaker.tryAcquire() && !opts.evenIfOpen) throw new DatabaseUnavailable();
+  try {
+    const result = await withDeadline(run(), opts.deadlineMs);
+    databaseBreaker.recordSuccess();
+    return result;
+  } catch (error) {
+    if (isDatabaseUnavailable(error)) databaseBreaker.recordFailure();
+    else databaseBreaker.recordSuccess();
+    throw error;
   }
 }

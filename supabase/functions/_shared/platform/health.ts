@@ -3,7 +3,7 @@
  * Operators and uptime probes read it; it never echoes a configured value.
  */
 import type { ConfigResult } from "./config.ts";
-import { type Sql, withDeadline } from "./db.ts";
+import { DeadlineExceeded, type Sql, withDeadline } from "./db.ts";
 
 export type CheckState = "pass" | "warn" | "fail";
 export type HealthStatus = "healthy" | "degraded" | "unhealthy";
@@ -36,23 +36,84 @@ export function checkConfig(result: ConfigResult): CheckResult {
   return result.ok ? { state: "pass" } : { state: "fail", detail: result.errors.join("; ") };
 }
 
+/**
+ * The tables every call step writes. A lock on one of them that blocks
+ * inserts and updates makes every call wait for its deadline and be rescued,
+ * while `select 1` still answers at once.
+ */
+export const CALL_TABLES = [
+  "public.call_logs",
+  "public.call_lifecycle",
+  "public.call_recording_consent",
+  "public.analytics_events",
+  "public.idempotency_keys",
+  "public.voicemails",
+] as const;
+
+/** The lock modes that conflict with the ROW EXCLUSIVE lock an INSERT or UPDATE takes. */
+const WRITE_BLOCKING_LOCKS = [
+  "ShareLock",
+  "ShareRowExclusiveLock",
+  "ExclusiveLock",
+  "AccessExclusiveLock",
+];
+
+export interface DatabaseChecks {
+  /** Reachable, and how fast it answers. */
+  database: CheckResult;
+  /** Whether the tables calls write accept writes now. */
+  call_path: CheckResult;
+}
+
+/**
+ * One round trip that answers both: the database's latency, and how many
+ * locks that block call writes are held on the call tables. `pg_locks` and
+ * `to_regclass` take no lock on those tables, so the probe itself never waits
+ * behind the lock it looks for.
+ *
+ * The public answer names what failed in fixed words; the driver's message
+ * (host, port, role) goes to the log only.
+ */
 export async function checkDatabase(
   sql: Sql,
   deadlineMs = DATABASE_DEADLINE_MS,
-): Promise<CheckResult> {
+): Promise<DatabaseChecks> {
   const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
   try {
-    await withDeadline(sql`select 1 as ok`, deadlineMs);
-    const latency = Math.round(performance.now() - started);
-    return latency >= SLOW_DATABASE_MS
+    const [row] = await withDeadline(
+      sql`select count(*)::int as blocking
+            from pg_catalog.pg_locks l
+           where l.granted
+             and l.mode = any (${WRITE_BLOCKING_LOCKS}::text[])
+             and l.relation = any (
+               select pg_catalog.to_regclass(t) from unnest(${CALL_TABLES as unknown as string[]}::text[]) t
+             )`,
+      deadlineMs,
+    );
+    const latency = elapsed();
+    const database: CheckResult = latency >= SLOW_DATABASE_MS
       ? { state: "warn", latency_ms: latency, detail: "slow round trip" }
       : { state: "pass", latency_ms: latency };
+    const blocking = Number(row?.blocking ?? 0);
+    const call_path: CheckResult = blocking > 0
+      ? { state: "warn", detail: "call tables locked against writes: calls wait and are rescued" }
+      : { state: "pass" };
+    return { database, call_path };
   } catch (e) {
+    const timedOut = e instanceof DeadlineExceeded;
+    console.error(JSON.stringify({
+      level: "error",
+      msg: "health: database check failed",
+      error: `${(e as Error).name}: ${(e as Error).message}`,
+    }));
     return {
-      state: "fail",
-      latency_ms: Math.round(performance.now() - started),
-      // The driver's message names the failure (refused, timeout), not the URL.
-      detail: (e as Error).message.replace(/postgres(ql)?:\/\/\S+/g, "<database url>"),
+      database: {
+        state: "fail",
+        latency_ms: elapsed(),
+        detail: timedOut ? `no answer within ${deadlineMs} ms` : "unreachable or refusing queries",
+      },
+      call_path: { state: "fail", detail: "not checked: database failed" },
     };
   }
 }

@@ -7,7 +7,7 @@
  * unsigned request costs us one HMAC and nothing else.
  */
 import { type Config, loadConfig } from "../platform/config.ts";
-import { openDatabase, type Sql, withDeadline } from "../platform/db.ts";
+import { isDatabaseUnavailable, openDatabase, type Sql, withDeadline } from "../platform/db.ts";
 import { logRequest } from "../platform/log.ts";
 import { param, readTwilioForm, TwilioFormError } from "./form.ts";
 import { publicWebhookUrl, validateTwilioSignature } from "./signature.ts";
@@ -49,9 +49,18 @@ export interface WebhookStep {
    * What Twilio gets when the step fails (or the config is invalid). Must not
    * throw. A live call: DB-free TwiML that still reaches a person or
    * voicemail. A webhook nobody waits on that must not be lost (an inbound
-   * SMS): a non-2xx Response, so Twilio retries it or uses its fallback URL.
+   * SMS; a status, recording or transcription callback): a non-2xx Response
+   * (`notStoredResponse`), so Twilio retries it or uses its fallback URL.
    */
   rescue(ctx: RescueContext): TwimlNode[] | Response;
+}
+
+/**
+ * What a webhook nobody waits on gets when it could not be stored: Twilio
+ * retries a 5xx (with the `#rc=…&rp=…` overrides on its URL), never a 2xx.
+ */
+export function notStoredResponse(): Response {
+  return new Response(null, { status: 503, headers: { "retry-after": "2" } });
 }
 
 function rescueResponse(rescued: TwimlNode[] | Response): Response {
@@ -172,7 +181,11 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       const result = await step.handle(ctx);
       return done(twimlResponse(result.twiml), { callSid, outcome: result.outcome, params });
     } catch (error) {
-      await recordError(config, step.slug, callSid, error);
+      const databaseDown = isDatabaseUnavailable(error);
+      // With the database down or slow (or its circuit open), writing the
+      // error there would only add its deadline to the caller's wait; the
+      // log line below carries it.
+      if (!databaseDown) await recordError(config, step.slug, callSid, error);
       let rescued: TwimlNode[] | Response;
       try {
         rescued = step.rescue({ slug: step.slug, config, params, query });
@@ -181,7 +194,7 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       }
       return done(rescueResponse(rescued), {
         callSid,
-        outcome: "rescued",
+        outcome: databaseDown ? "rescued:database" : "rescued",
         error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
         params,
       });
