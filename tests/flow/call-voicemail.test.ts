@@ -1,6 +1,6 @@
 /** Voicemail: recording and transcription callbacks in either order, redelivered, stored once. */
 import assert from "node:assert/strict";
-import { callRows, hotline, newCaller } from "./hotline.ts";
+import { callRows, hotline, newCaller, sql } from "./hotline.ts";
 import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
 
 const driver = hotline();
@@ -30,6 +30,23 @@ for (const order of ["before-recording-callback", "after-recording-callback"] as
     ]);
   });
 }
+
+Deno.test("flow: transcription delivered first (before Record's action) → the recorded event has the duration", async () => {
+  const call = await driver.call({
+    from: newCaller(),
+    script: [{ press: "9" }, { speak: 25 }],
+    transcription: "first",
+  });
+  const callbacks = call.exchanges.map((e) => new URL(e.url).searchParams.get("event"))
+    .filter((e) => e);
+  assert.deepEqual(callbacks, ["transcription", "recorded", "recording"], "the driver's order");
+  const rows = await callRows(call.callSid);
+  assert.equal(rows.voicemails[0].duration_seconds, 25);
+  assert.match(rows.voicemails[0].transcription_text, /call me back/);
+  const [event] = await sql`select properties from analytics_events
+                             where call_sid = ${call.callSid} and event_type = 'voicemail.recorded'`;
+  assert.equal(event.properties.duration_seconds, 25);
+});
 
 Deno.test("flow: every voicemail callback delivered twice (and concurrently) → still one row, one event each", async () => {
   const call = await driver.call({ from: newCaller(), script: [{ press: "9" }, { speak: 8 }] });

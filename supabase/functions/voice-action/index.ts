@@ -7,17 +7,17 @@
  */
 import { callParties, intParam, requireCallSid, runStep } from "../_shared/call/step.ts";
 import {
+  afterDialTwiml,
   goodbyeTwiml,
   screeningTwiml,
   toFallbackTwiml,
-  voicemailTwiml,
 } from "../_shared/call/twiml.ts";
+import { parseMenuState } from "../_shared/call/menu.ts";
 import { decideAfterDial, parseDialCallStatus } from "../_shared/call/dial-outcome.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
-import { PROMPTS, VOICE } from "../_shared/call/prompts.ts";
 import { param } from "../_shared/twilio/form.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
-import { hangup, say } from "../_shared/twilio/twiml.ts";
+import { hangup } from "../_shared/twilio/twiml.ts";
 
 /** The parent call named in our own screening URL, when it is a well-formed CallSid. */
 const parentCall = (query: URLSearchParams) => {
@@ -48,20 +48,20 @@ Deno.serve(serveTwilioWebhook({
     const callSid = requireCallSid(ctx);
     const { from, to } = callParties(ctx);
     const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
-    const saved = await runStep<{ screening_accepted: boolean }>(
+    const key = await webhookIdempotencyKey(ctx, callSid, "dial");
+    const saved = await runStep<{ screening_accepted: boolean; voicemail_allowed: boolean }>(
       ctx,
       (sql) =>
         sql`select public.voice_dial_outcome(
             ${callSid}, ${from}, ${to}, ${status ?? null}, ${
           intParam(ctx.params, "DialCallDuration")
         },
-            ${webhookIdempotencyKey(ctx.idempotencyToken, callSid, "dial")}) as r`,
+            ${key}) as r`,
     );
     const next = decideAfterDial({ status, screeningAccepted: saved.screening_accepted });
-    if (next === "connected") return { twiml: goodbyeTwiml(), outcome: `dial:${status}:connected` };
     return {
-      twiml: [say(PROMPTS.nobodyAvailable, VOICE), ...voicemailTwiml(base)],
-      outcome: `dial:${status ?? "unknown"}:voicemail`,
+      twiml: afterDialTwiml(base, next, saved.voicemail_allowed),
+      outcome: `dial:${status ?? "unknown"}:${next}`,
     };
   },
   rescue(ctx) {
@@ -72,6 +72,8 @@ Deno.serve(serveTwilioWebhook({
     if (step === "screened") return [];
     const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
     if (status === "completed" || status === "answered") return goodbyeTwiml();
+    // The caller pressed 0: no voicemail, even from the fallback.
+    if (parseMenuState(ctx.query).optedOut) return afterDialTwiml(undefined, "voicemail", false);
     return toFallbackTwiml(ctx.config?.PUBLIC_BASE_URL, "voicemail");
   },
 }));

@@ -1,12 +1,7 @@
 /** The caller's key press: 1 sales, 2 support, 9 voicemail, * repeat, 0 no recording. */
 import { decideMenu, menuChoiceName, parseMenuState } from "../_shared/call/menu.ts";
 import { callParties, hotlineCallerId, requireCallSid, runStep } from "../_shared/call/step.ts";
-import {
-  dialAgentTwiml,
-  menuAgainTwiml,
-  toFallbackTwiml,
-  voicemailTwiml,
-} from "../_shared/call/twiml.ts";
+import { menuAnswerTwiml, toFallbackTwiml } from "../_shared/call/twiml.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { param } from "../_shared/twilio/form.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
@@ -19,8 +14,8 @@ Deno.serve(serveTwilioWebhook({
     const state = parseMenuState(ctx.query);
     const digits = param(ctx.params, "Digits");
     const decision = decideMenu(state, digits);
-    const base = ctx.config.PUBLIC_BASE_URL;
     const step = `menu:${state.attempt}:${state.repeats}`;
+    const key = await webhookIdempotencyKey(ctx, callSid, step);
     const saved = await runStep<{ target: string | null; record: boolean }>(
       ctx,
       (sql) =>
@@ -28,28 +23,21 @@ Deno.serve(serveTwilioWebhook({
             ${callSid}, ${from}, ${to}, ${menuChoiceName(decision)}, ${
           digits ?? ""
         }, ${state.attempt},
-            ${webhookIdempotencyKey(ctx.idempotencyToken, callSid, step)},
+            ${key},
             ${ctx.config.SALES_TARGET_E164}, ${ctx.config.SUPPORT_TARGET_E164}) as r`,
     );
-    const outcome = `${decision.kind}:${menuChoiceName(decision)}`;
-    switch (decision.kind) {
-      case "dial":
-        return {
-          outcome,
-          twiml: dialAgentTwiml({
-            base,
-            department: decision.department,
-            target: saved.target!,
-            callerId: hotlineCallerId(ctx),
-            callSid,
-            record: saved.record,
-          }),
-        };
-      case "voicemail":
-        return { outcome, twiml: voicemailTwiml(base) };
-      case "menu":
-        return { outcome, twiml: menuAgainTwiml(base, decision) };
-    }
+    return {
+      outcome: `${decision.kind}:${menuChoiceName(decision)}`,
+      twiml: menuAnswerTwiml({
+        base: ctx.config.PUBLIC_BASE_URL,
+        decision,
+        optedOut: state.optedOut,
+        record: saved.record,
+        target: saved.target,
+        callerId: hotlineCallerId(ctx),
+        callSid,
+      }),
+    };
   },
   rescue: (ctx) => toFallbackTwiml(ctx.config?.PUBLIC_BASE_URL),
 }));

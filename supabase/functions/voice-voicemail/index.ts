@@ -35,6 +35,7 @@ Deno.serve(serveTwilioWebhook({
       return { twiml: goodbyeTwiml(PROMPTS.voicemailEmpty), outcome: "voicemail:empty" };
     }
     const transcription = event === "transcription";
+    const key = await webhookIdempotencyKey(ctx, callSid, `voicemail:${event}`);
     await runStep(ctx, (sql) =>
       sql`select public.voice_voicemail_save(
             ${callSid}, ${from}, ${to}, ${recordingSid},
@@ -46,7 +47,7 @@ Deno.serve(serveTwilioWebhook({
         transcription ? matching(param(p, "TranscriptionStatus"), /^(completed|failed)$/) : null
       },
             ${transcription ? param(p, "TranscriptionText") ?? null : null},
-            ${webhookIdempotencyKey(ctx.idempotencyToken, callSid, `voicemail:${event}`)}) as r`);
+            ${key}) as r`);
     // Only Record's action has a caller listening; the other two are callbacks.
     return {
       twiml: event === "recorded" ? goodbyeTwiml(PROMPTS.voicemailSaved) : [],

@@ -5,7 +5,14 @@
  * verifiable. Without configuration (a rescue) they are relative, which
  * Twilio resolves against the URL it just called.
  */
-import type { Department, MenuDecision, MenuState } from "./menu.ts";
+import {
+  type Department,
+  FIRST_HEARING,
+  type MenuDecision,
+  type MenuState,
+  menuStateQuery,
+} from "./menu.ts";
+import type { AfterDial } from "./dial-outcome.ts";
 import { PROMPTS, VOICE } from "./prompts.ts";
 import {
   dial,
@@ -33,10 +40,8 @@ const speak = (text: string) => say(text, VOICE);
 
 /** The menu inside a Gather. actionOnEmptyResult: silence reaches the handler, which decides the retry. */
 export function menuTwiml(base: string, state: MenuState, lead: string[]): TwimlNode[] {
-  const action = stepUrl(base, "voice-menu-handler", {
-    attempt: state.attempt,
-    repeats: state.repeats,
-  });
+  const action = stepUrl(base, "voice-menu-handler", menuStateQuery(state));
+  const options = state.optedOut ? PROMPTS.menuUnrecorded : PROMPTS.menu;
   return [
     gather(
       {
@@ -48,7 +53,7 @@ export function menuTwiml(base: string, state: MenuState, lead: string[]): Twiml
         action,
         method: "POST",
       },
-      [...lead.map(speak), speak(PROMPTS.menu)],
+      [...lead.map(speak), speak(options)],
     ),
     // Unreachable with actionOnEmptyResult; a guard so the call can never fall off the end.
     redirect(action, { method: "POST" }),
@@ -57,7 +62,7 @@ export function menuTwiml(base: string, state: MenuState, lead: string[]): Twiml
 
 /** First words of a call: welcome, the recording disclosure, the menu. */
 export function greetingTwiml(base: string): TwimlNode[] {
-  return menuTwiml(base, { attempt: 1, repeats: 0 }, [PROMPTS.welcome, PROMPTS.disclosure]);
+  return menuTwiml(base, FIRST_HEARING, [PROMPTS.welcome, PROMPTS.disclosure]);
 }
 
 /** The menu again, after a repeat, an opt-out or a retry. */
@@ -76,7 +81,9 @@ export function menuAgainTwiml(
 /**
  * Ring an agent for 20 s with the hotline as caller ID. The agent's leg first
  * runs the screening prompt (voice-action?step=screen): no key, no call, so an
- * agent's own voicemail can never take it. Recorded only with consent.
+ * agent's own voicemail can never take it. Recorded only with consent; a
+ * caller who pressed 0 is marked on the action URL (`optout=1`), so even a
+ * rescue of voice-action knows not to offer a voicemail.
  */
 export function dialAgentTwiml(opts: {
   base: string;
@@ -85,13 +92,18 @@ export function dialAgentTwiml(opts: {
   callerId: string;
   callSid: string;
   record: boolean;
+  optedOut?: boolean;
 }): TwimlNode[] {
   return [
     speak(PROMPTS.connecting[opts.department]),
     dial({
       timeout: 20,
       callerId: opts.callerId,
-      action: stepUrl(opts.base, "voice-action", { dept: opts.department }),
+      action: stepUrl(
+        opts.base,
+        "voice-action",
+        opts.optedOut ? { dept: opts.department, optout: 1 } : { dept: opts.department },
+      ),
       method: "POST",
       record: opts.record ? "record-from-answer-dual" : undefined,
     }, [
@@ -158,6 +170,63 @@ export function voicemailTwiml(
     }),
     speak(PROMPTS.voicemailEmpty),
     hangup(),
+  ];
+}
+
+/** Where a voicemail would be, for a caller who must not be recorded: why there is none, goodbye. */
+export const unrecordedGoodbyeTwiml = (): TwimlNode[] => [
+  speak(PROMPTS.unrecordedGoodbye),
+  hangup(),
+];
+
+/**
+ * What voice-menu-handler answers once the choice is stored. `record` is the
+ * stored consent (voice_menu_choice): a dial is recorded and a voicemail taken
+ * only when it says granted, whatever the menu decided.
+ */
+export function menuAnswerTwiml(opts: {
+  base: string;
+  decision: MenuDecision;
+  optedOut: boolean;
+  record: boolean;
+  target: string | null;
+  callerId: string;
+  callSid: string;
+}): TwimlNode[] {
+  const { base, decision } = opts;
+  switch (decision.kind) {
+    case "dial":
+      return dialAgentTwiml({
+        base,
+        department: decision.department,
+        target: opts.target!,
+        callerId: opts.callerId,
+        callSid: opts.callSid,
+        record: opts.record,
+        optedOut: opts.optedOut,
+      });
+    case "voicemail":
+      return opts.record ? voicemailTwiml(base) : unrecordedGoodbyeTwiml();
+    case "unrecorded-goodbye":
+      return unrecordedGoodbyeTwiml();
+    case "menu":
+      return menuAgainTwiml(base, decision);
+  }
+}
+
+/**
+ * What voice-action answers after the Dial: goodbye after a conversation;
+ * otherwise a voicemail, only when the call's stored consent allows recording.
+ */
+export function afterDialTwiml(
+  base: string | undefined,
+  next: AfterDial,
+  voicemailAllowed: boolean,
+): TwimlNode[] {
+  if (next === "connected") return goodbyeTwiml();
+  return [
+    speak(PROMPTS.nobodyAvailable),
+    ...(voicemailAllowed ? voicemailTwiml(base) : unrecordedGoodbyeTwiml()),
   ];
 }
 
