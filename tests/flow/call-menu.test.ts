@@ -66,6 +66,35 @@ Deno.test("flow: 0 continues without recording: the dial is not recorded, consen
   assert.equal(rows.call.menu_choice, "sales");
 });
 
+Deno.test("flow: * * * 0 → declined, no voicemail: the caller hears why and goodbye", async () => {
+  const call = await driver.call({
+    from: newCaller(),
+    script: [{ press: "*" }, { press: "*" }, { press: "*" }, { press: "0" }, { speak: 10 }],
+  });
+  assert.ok(!call.heard.includes("[beep]"), "nothing is recorded after a 0");
+  assert.ok(!call.heard.includes(PROMPTS.voicemailPrompt));
+  assert.equal(call.heard.at(-1), PROMPTS.unrecordedGoodbye);
+  const rows = await callRows(call.callSid);
+  assert.equal(rows.consent, "declined/opt-out-key");
+  assert.deepEqual(rows.voicemails, []);
+});
+
+Deno.test("flow: 0, then 1 and nobody answers → no voicemail for a caller who pressed 0", async () => {
+  const call = await driver.call({
+    from: newCaller(),
+    script: [{ press: "0" }, { press: "1" }, { speak: 10 }],
+    agent: "no-answer",
+  });
+  assert.ok(call.heard.includes(PROMPTS.menuUnrecorded), "the menu after 0 offers no voicemail");
+  assert.equal(call.dials[0].record, undefined);
+  assert.ok(call.heard.includes(PROMPTS.nobodyAvailable));
+  assert.ok(!call.heard.includes("[beep]"));
+  assert.equal(call.heard.at(-1), PROMPTS.unrecordedGoodbye);
+  const rows = await callRows(call.callSid);
+  assert.equal(rows.consent, "declined/opt-out-key");
+  assert.deepEqual(rows.voicemails, []);
+});
+
 Deno.test("flow: invalid twice → one retry with an explanation, then voicemail", async () => {
   const call = await driver.call({
     from: newCaller(),

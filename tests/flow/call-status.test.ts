@@ -1,6 +1,6 @@
 /** Status callbacks: duplicated, out of order, forward-only. */
 import assert from "node:assert/strict";
-import { callRows, hotline, newCaller } from "./hotline.ts";
+import { callRows, hotline, newCaller, sql } from "./hotline.ts";
 
 const driver = hotline();
 
@@ -63,4 +63,24 @@ Deno.test("flow: a redelivered frontdoor webhook answers the same and counts onc
   // Twelve redeliveries did not use up the caller's allowance.
   const next = await driver.call({ from, script: [{ hangup: true }] });
   assert.equal(next.end, "caller-hung-up");
+});
+
+Deno.test("flow: CallStatus=initiated is stored, not dropped", async () => {
+  const from = newCaller();
+  const call = await driver.call({ from, script: [{ hangup: true }] });
+  const res = await driver.postStatus(call.callSid, "initiated", { from });
+  assert.equal(res.status, 200);
+  const rows = await callRows(call.callSid);
+  assert.ok(rows.lifecycle.includes("initiated"), `${rows.lifecycle}`);
+});
+
+Deno.test("flow: an unknown CallStatus is stored raw and answered 200, the call's status unchanged", async () => {
+  const from = newCaller();
+  const call = await driver.call({ from, script: [{ hangup: true }], statusCallbacks: true });
+  const res = await driver.postStatus(call.callSid, "teleported", { from });
+  assert.equal(res.status, 200);
+  const raw = await sql`select reported_status from call_lifecycle
+                         where call_sid = ${call.callSid} and status is null`;
+  assert.deepEqual(raw.map((r) => r.reported_status), ["teleported"]);
+  assert.equal((await callRows(call.callSid)).call.status, "completed");
 });

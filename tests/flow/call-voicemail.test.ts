@@ -1,6 +1,7 @@
 /** Voicemail: recording and transcription callbacks in either order, redelivered, stored once. */
 import assert from "node:assert/strict";
-import { callRows, hotline, newCaller } from "./hotline.ts";
+import { callRows, HOTLINE, hotline, newCaller, sql } from "./hotline.ts";
+import { randomSid } from "./twilio-driver.ts";
 import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
 
 const driver = hotline();
@@ -30,6 +31,23 @@ for (const order of ["before-recording-callback", "after-recording-callback"] as
     ]);
   });
 }
+
+Deno.test("flow: transcription delivered first (before Record's action) → the recorded event has the duration", async () => {
+  const call = await driver.call({
+    from: newCaller(),
+    script: [{ press: "9" }, { speak: 25 }],
+    transcription: "first",
+  });
+  const callbacks = call.exchanges.map((e) => new URL(e.url).searchParams.get("event"))
+    .filter((e) => e);
+  assert.deepEqual(callbacks, ["transcription", "recorded", "recording"], "the driver's order");
+  const rows = await callRows(call.callSid);
+  assert.equal(rows.voicemails[0].duration_seconds, 25);
+  assert.match(rows.voicemails[0].transcription_text, /call me back/);
+  const [event] = await sql`select properties from analytics_events
+                             where call_sid = ${call.callSid} and event_type = 'voicemail.recorded'`;
+  assert.equal(event.properties.duration_seconds, 25);
+});
 
 Deno.test("flow: every voicemail callback delivered twice (and concurrently) → still one row, one event each", async () => {
   const call = await driver.call({ from: newCaller(), script: [{ press: "9" }, { speak: 8 }] });
@@ -71,4 +89,26 @@ Deno.test("flow: caller hangs up while recording → the message is still kept",
   const rows = await callRows(call.callSid);
   assert.equal(rows.voicemails.length, 1);
   assert.equal(rows.voicemails[0].duration_seconds, 30);
+});
+
+Deno.test("flow: a call first seen through its recording callback gets From/To from the next webhook", async () => {
+  const callSid = randomSid("CA");
+  const recordingSid = randomSid("RE");
+  const recording = await driver.post(driver.url("voice-voicemail?event=recording"), {
+    AccountSid: driver.accountSid,
+    CallSid: callSid,
+    RecordingSid: recordingSid,
+    RecordingUrl:
+      `https://api.twilio.com/2010-04-01/Accounts/${driver.accountSid}/Recordings/${recordingSid}`,
+    RecordingDuration: "9",
+    RecordingStatus: "completed",
+  });
+  assert.equal(recording.status, 200);
+  assert.equal((await callRows(callSid)).call.from_number, "unknown");
+  const from = newCaller();
+  await driver.postStatus(callSid, "completed", { from, to: HOTLINE });
+  const rows = await callRows(callSid);
+  assert.equal(rows.call.from_number, from);
+  assert.equal(rows.call.to_number, HOTLINE);
+  assert.ok(rows.call.number_id, "the real To links the hotline number");
 });

@@ -17,7 +17,10 @@
  *   answered leg (the product must not take that for a conversation);
  * - Record: posts its action with RecordingSid/Url/Duration (also when the
  *   caller hangs up while recording), then recordingStatusCallback and
- *   transcribeCallback, in the order the scenario chooses;
+ *   transcribeCallback, in the order the scenario chooses. Twilio orders none
+ *   of the three: `transcription: "first"` posts the transcription before
+ *   the action itself. The transcription carries the recording's SID and URL
+ *   but no RecordingDuration, as Twilio's does;
  * - end of document, <Hangup>, <Reject>: the call ends; a non-200 answer or
  *   unparseable TwiML sends Twilio to the Fallback URL with ErrorCode
  *   11200 / 12100;
@@ -41,8 +44,8 @@ export interface CallOptions {
   /** What the caller does, in order; an exhausted script hangs up. */
   script?: CallerAction[];
   agent?: AgentBehaviour;
-  /** Order of the recording callbacks after a <Record>. */
-  transcription?: "before-recording-callback" | "after-recording-callback" | "none";
+  /** Order of the recording callbacks after a <Record> ("first": before Record's action too). */
+  transcription?: "first" | "before-recording-callback" | "after-recording-callback" | "none";
   /** Post status callbacks (ringing, answered, completed) to voice-status. */
   statusCallbacks?: boolean;
   /** Asked when the script runs out (an interactive caller); default: hang up. */
@@ -336,7 +339,8 @@ export class TwilioDriver {
               const transcription = {
                 url: resolve(verb.attrs.transcribeCallback),
                 params: {
-                  ...recording,
+                  RecordingSid: recording.RecordingSid,
+                  RecordingUrl: recording.RecordingUrl,
                   TranscriptionSid: randomSid("TR"),
                   TranscriptionStatus: "completed",
                   TranscriptionText:
@@ -346,7 +350,15 @@ export class TwilioDriver {
                     `https://api.twilio.com/2010-04-01/Accounts/${this.accountSid}/Transcriptions/x`,
                 },
               };
-              if (opts.transcription === "before-recording-callback") {
+              if (opts.transcription === "first") {
+                result.exchanges.push(
+                  await this.post(transcription.url, {
+                    AccountSid: this.accountSid,
+                    CallSid: callSid,
+                    ...transcription.params,
+                  }),
+                );
+              } else if (opts.transcription === "before-recording-callback") {
                 callbacks.unshift(transcription);
               } else callbacks.push(transcription);
             }

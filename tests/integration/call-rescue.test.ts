@@ -33,11 +33,18 @@ const rescueCases: [string, string, Record<string, string>, string][] = [
     `<Redirect method="POST">${FALLBACK}?step=dial&amp;dept=sales</Redirect>`,
   ],
   ["voice-action", "?dept=sales", { DialCallStatus: "no-answer" }, `${FALLBACK}?step=voicemail`],
+  // The caller pressed 0: no voicemail (a recording), not even through the fallback.
+  [
+    "voice-action",
+    "?dept=sales&optout=1",
+    { DialCallStatus: "no-answer" },
+    PROMPTS.unrecordedGoodbye,
+  ],
   ["voice-voicemail", "?event=recorded", { RecordingSid: "RE" + "a".repeat(32) }, "<Hangup/>"],
 ];
 
 for (const [slug, query, extra, expected] of rescueCases) {
-  Deno.test(`rescue: ${slug} with the database down → 200 TwiML that goes on`, async () => {
+  Deno.test(`rescue: ${slug}${query} with the database down → 200 TwiML that goes on`, async () => {
     const { fn, driver } = await isolated(slug, stoppedDatabaseUrl());
     try {
       const res = await driver.post(driver.url(slug + query), callParams(extra));

@@ -4,7 +4,10 @@
  * voicemail and never tells a caller goodbye after an unconfirmed dial.
  */
 import assert from "node:assert/strict";
-import { decideFallback } from "../../supabase/functions/_shared/call/fallback.ts";
+import {
+  decideFallback,
+  fallbackOptedOut,
+} from "../../supabase/functions/_shared/call/fallback.ts";
 import { fallbackTwiml } from "../../supabase/functions/_shared/call/twiml.ts";
 import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
 import { renderTwiml } from "../../supabase/functions/_shared/twilio/twiml.ts";
@@ -91,4 +94,52 @@ Deno.test("fallback twiml: without configuration a dial becomes a voicemail, and
   );
   assert.ok(unconfirmed.includes(PROMPTS.dialUnconfirmed));
   assert.doesNotMatch(unconfirmed, new RegExp(PROMPTS.goodbye));
+});
+
+Deno.test("fallback: a caller who pressed 0 is never recorded, wherever the call failed", () => {
+  const unrecorded = { kind: "unrecorded-goodbye" };
+  // Our own steps, with the mark the rescues carry.
+  assert.deepEqual(decide({ step: "voicemail", optout: "1" }), unrecorded);
+  assert.deepEqual(decide({ step: "unconfirmed", optout: "1" }), unrecorded);
+  assert.deepEqual(
+    decide({ step: "after-dial", optout: "1" }, { DialCallStatus: "no-answer" }),
+    unrecorded,
+  );
+  // Twilio's ErrorUrl: the failed step's own query carries the mark.
+  const menu = `${BASE}/voice-menu-handler?attempt=1&repeats=0&optout=1`;
+  assert.deepEqual(failed(menu, { Digits: "9" }), unrecorded);
+  // The 0 pressed on the very step that failed counts too: a person, then no voicemail.
+  const justPressed = {
+    ErrorCode: "11200",
+    ErrorUrl: `${BASE}/voice-menu-handler?attempt=1&repeats=0`,
+    Digits: "0",
+  };
+  assert.deepEqual(decide({}, justPressed), { kind: "dial", department: "support" });
+  assert.equal(
+    fallbackOptedOut({ query: new URLSearchParams(), params: new URLSearchParams(justPressed) }),
+    true,
+  );
+  assert.deepEqual(
+    failed(`${BASE}/voice-action?dept=sales&optout=1`, { DialCallStatus: "busy" }),
+    unrecorded,
+  );
+  // A person is still reached; only the recording is withheld.
+  assert.deepEqual(decide({ step: "dial", dept: "sales", optout: "1" }), {
+    kind: "dial",
+    department: "sales",
+  });
+});
+
+Deno.test("fallback: its own Dial carries the 0 to the after-dial step, and no Record follows", () => {
+  const twiml = renderTwiml(
+    fallbackTwiml({ kind: "dial", department: "sales" }, {
+      base: BASE,
+      targets: { sales: "+15875550101", support: "+15875550102" },
+      optedOut: true,
+    }),
+  );
+  assert.match(twiml, /voice-fallback\?step=after-dial&amp;optout=1/);
+  const goodbye = renderTwiml(fallbackTwiml({ kind: "unrecorded-goodbye" }, { base: BASE }));
+  assert.ok(!goodbye.includes("<Record"), goodbye);
+  assert.ok(goodbye.includes(PROMPTS.unrecordedGoodbye), goodbye);
 });

@@ -7,7 +7,7 @@ import {
   parseMenuState,
 } from "../../supabase/functions/_shared/call/menu.ts";
 
-const retryState = { attempt: 2, repeats: 0 };
+const retryState = { attempt: 2, repeats: 0, optedOut: false };
 
 Deno.test("menu: 1 dials sales, 2 dials support, 9 is voicemail — on either attempt", () => {
   for (const state of [FIRST_HEARING, retryState]) {
@@ -21,12 +21,12 @@ Deno.test("menu: * repeats the menu without using up the retry", () => {
   assert.deepEqual(decideMenu(FIRST_HEARING, "*"), {
     kind: "menu",
     reason: "repeat",
-    next: { attempt: 1, repeats: 1 },
+    next: { attempt: 1, repeats: 1, optedOut: false },
   });
   assert.deepEqual(decideMenu(retryState, "*"), {
     kind: "menu",
     reason: "repeat",
-    next: { attempt: 2, repeats: 1 },
+    next: { attempt: 2, repeats: 1, optedOut: false },
   });
 });
 
@@ -34,14 +34,43 @@ Deno.test("menu: 0 continues without recording, and hears the menu again", () =>
   assert.deepEqual(decideMenu(FIRST_HEARING, "0"), {
     kind: "menu",
     reason: "opt-out",
-    next: { attempt: 1, repeats: 1 },
+    next: { attempt: 1, repeats: 1, optedOut: true },
   });
 });
 
 Deno.test("menu: repeats are capped, then voicemail", () => {
-  const state = { attempt: 1, repeats: MAX_REPEATS };
+  const state = { attempt: 1, repeats: MAX_REPEATS, optedOut: false };
   assert.deepEqual(decideMenu(state, "*"), { kind: "voicemail", reason: "too-many-repeats" });
-  assert.deepEqual(decideMenu(state, "0"), { kind: "voicemail", reason: "too-many-repeats" });
+});
+
+Deno.test("menu: consent follows the key — after a 0, nothing ends in a voicemail", () => {
+  // `* * * 0`: the 0 that hits the repeat cap used to end in voicemail.
+  const capped = { attempt: 1, repeats: MAX_REPEATS, optedOut: false };
+  assert.deepEqual(decideMenu(capped, "0"), {
+    kind: "unrecorded-goodbye",
+    reason: "too-many-repeats",
+  });
+  const optedOut = { attempt: 1, repeats: 1, optedOut: true };
+  assert.deepEqual(decideMenu(optedOut, "9"), { kind: "unrecorded-goodbye", reason: "chosen" });
+  assert.deepEqual(decideMenu({ ...optedOut, attempt: 2 }, undefined), {
+    kind: "unrecorded-goodbye",
+    reason: "no-valid-input",
+  });
+  assert.deepEqual(decideMenu({ ...optedOut, repeats: MAX_REPEATS }, "*"), {
+    kind: "unrecorded-goodbye",
+    reason: "too-many-repeats",
+  });
+  // A dial is still offered; the stored consent keeps it unrecorded.
+  assert.deepEqual(decideMenu(optedOut, "1"), { kind: "dial", department: "sales" });
+  // The opt-out survives retries and repeats.
+  const retry = decideMenu(optedOut, "5");
+  assert.ok(retry.kind === "menu" && retry.next.optedOut);
+  const repeat = decideMenu(optedOut, "*");
+  assert.ok(repeat.kind === "menu" && repeat.next.optedOut);
+  assert.equal(
+    menuChoiceName({ kind: "unrecorded-goodbye", reason: "chosen" }),
+    "unrecorded-goodbye",
+  );
 });
 
 Deno.test("menu: first invalid key → one retry that says it was invalid", () => {
@@ -50,7 +79,7 @@ Deno.test("menu: first invalid key → one retry that says it was invalid", () =
       kind: "menu",
       reason: "retry",
       heard: "invalid",
-      next: { attempt: 2, repeats: 0 },
+      next: { attempt: 2, repeats: 0, optedOut: false },
     });
   }
 });
@@ -61,7 +90,7 @@ Deno.test("menu: first silence → one retry that says nothing was heard", () =>
       kind: "menu",
       reason: "retry",
       heard: "silence",
-      next: { attempt: 2, repeats: 0 },
+      next: { attempt: 2, repeats: 0, optedOut: false },
     });
   }
 });
@@ -78,18 +107,22 @@ Deno.test("menu: state from the action URL, odd values give a fresh menu", () =>
   assert.deepEqual(parseMenuState(new URLSearchParams("attempt=2&repeats=1")), {
     attempt: 2,
     repeats: 1,
+    optedOut: false,
   });
   assert.deepEqual(parseMenuState(new URLSearchParams("")), FIRST_HEARING);
   assert.deepEqual(parseMenuState(new URLSearchParams("attempt=x&repeats=-1")), FIRST_HEARING);
   assert.deepEqual(parseMenuState(new URLSearchParams("attempt=99&repeats=99")), {
     attempt: 2,
     repeats: MAX_REPEATS,
+    optedOut: false,
   });
+  assert.equal(parseMenuState(new URLSearchParams("attempt=1&repeats=1&optout=1")).optedOut, true);
+  assert.equal(parseMenuState(new URLSearchParams("optout=yes")).optedOut, false);
 });
 
 Deno.test("menu: every path ends — no state leads back to itself forever", () => {
   // From any state, any key sequence reaches dial or voicemail within a bounded number of steps.
-  const keys = ["1", "2", "9", "*", "0", "5", undefined];
+  const keys = ["1", "2", "9", "*", "0", "5", "#", undefined];
   let frontier = [FIRST_HEARING];
   for (let depth = 0; depth < 10 && frontier.length; depth++) {
     const next = [];

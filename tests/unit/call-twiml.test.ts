@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { XMLValidator } from "fast-xml-parser";
 import {
+  afterDialTwiml,
   dialAgentTwiml,
   greetingTwiml,
   menuAgainTwiml,
+  menuAnswerTwiml,
   screeningTwiml,
   stepUrl,
   voicemailTwiml,
@@ -45,11 +47,57 @@ Deno.test("call twiml: a retry explains, then the menu", () => {
       kind: "menu",
       reason: "retry",
       heard: "invalid",
-      next: { attempt: 2, repeats: 0 },
+      next: { attempt: 2, repeats: 0, optedOut: false },
     }),
   );
   assert.ok(xml.indexOf(PROMPTS.retryInvalid) < xml.indexOf(PROMPTS.menu.slice(0, 20)));
   assert.match(xml, /attempt=2/);
+});
+
+Deno.test("call twiml: after 0 the menu no longer offers voicemail, and the URL carries optout", () => {
+  const xml = renderTwiml(
+    menuAgainTwiml(BASE, {
+      kind: "menu",
+      reason: "opt-out",
+      next: { attempt: 1, repeats: 1, optedOut: true },
+    }),
+  );
+  assert.ok(xml.indexOf(PROMPTS.optedOut) < xml.indexOf(PROMPTS.menuUnrecorded));
+  assert.ok(!xml.includes("press 9"), "voicemail is not offered to a caller who pressed 0");
+  assert.match(xml, /voice-menu-handler\?attempt=1&amp;repeats=1&amp;optout=1"/);
+  assertOpaqueUrls(xml);
+});
+
+Deno.test("call twiml: a menu that ends in voicemail records only with stored consent", () => {
+  const answer = (record: boolean, kind: "voicemail" | "unrecorded-goodbye") =>
+    renderTwiml(menuAnswerTwiml({
+      base: BASE,
+      decision: { kind, reason: "chosen" },
+      optedOut: kind === "unrecorded-goodbye",
+      record,
+      target: null,
+      callerId: "+15877428885",
+      callSid: CALL,
+    }));
+  assert.match(answer(true, "voicemail"), /<Record /);
+  for (const xml of [answer(false, "voicemail"), answer(true, "unrecorded-goodbye")]) {
+    assert.ok(!xml.includes("<Record"), xml);
+    assert.ok(xml.includes(PROMPTS.unrecordedGoodbye));
+    assert.match(xml, /<Hangup\/><\/Response>$/);
+  }
+});
+
+Deno.test("call twiml: after an unanswered dial, a voicemail only when consent allows it", () => {
+  assert.match(renderTwiml(afterDialTwiml(BASE, "voicemail", true)), /<Record /);
+  const declined = renderTwiml(afterDialTwiml(BASE, "voicemail", false));
+  assert.ok(!declined.includes("<Record"));
+  assert.ok(
+    declined.includes(PROMPTS.nobodyAvailable) && declined.includes(PROMPTS.unrecordedGoodbye),
+  );
+  assert.equal(
+    renderTwiml(afterDialTwiml(BASE, "connected", false)).includes(PROMPTS.goodbye),
+    true,
+  );
 });
 
 Deno.test("call twiml: dial rings 20 s with the hotline as caller ID and screening on the agent's leg", () => {

@@ -4,7 +4,11 @@ import {
   DIAL_CALL_STATUSES,
   parseDialCallStatus,
 } from "../../supabase/functions/_shared/call/dial-outcome.ts";
-import { parseStatusCallback } from "../../supabase/functions/_shared/call/lifecycle.ts";
+import {
+  MAX_REPORTED_STATUS,
+  parseStatusCallback,
+  statusForLog,
+} from "../../supabase/functions/_shared/call/lifecycle.ts";
 
 Deno.test("dial: answered or completed with the screening accepted → connected", () => {
   assert.equal(decideAfterDial({ status: "completed", screeningAccepted: true }), "connected");
@@ -60,15 +64,43 @@ Deno.test("lifecycle: a status callback is parsed, with Twilio's RFC 2822 timest
   assert.equal(parsed.value.occurredAt?.toISOString(), "2026-11-23T05:00:00.000Z");
 });
 
+Deno.test("lifecycle: every CallStatus Twilio documents is recognised, initiated included", () => {
+  for (
+    const s of [
+      "queued",
+      "initiated",
+      "ringing",
+      "in-progress",
+      "completed",
+      "busy",
+      "failed",
+      "no-answer",
+      "canceled",
+    ]
+  ) {
+    const parsed = parseStatusCallback(cb({ CallStatus: s }));
+    assert.ok(parsed.ok && parsed.value.recognised && parsed.value.status === s, s);
+  }
+});
+
+Deno.test("lifecycle: an unknown CallStatus is kept as received (bounded), never dropped", () => {
+  const odd = parseStatusCallback(cb({ CallStatus: "exploded" }));
+  assert.ok(odd.ok);
+  assert.equal(odd.value.status, "exploded");
+  assert.equal(odd.value.recognised, false);
+  assert.equal(statusForLog(odd.value), 'unrecognised("exploded")');
+  const missing = parseStatusCallback(new URLSearchParams({ CallSid: "CA" + "a".repeat(32) }));
+  assert.ok(missing.ok && missing.value.status === "" && !missing.value.recognised);
+  const long = parseStatusCallback(cb({ CallStatus: "x".repeat(500) }));
+  assert.ok(long.ok && long.value.status.length === MAX_REPORTED_STATUS);
+});
+
 Deno.test("lifecycle: nonsense callbacks are refused with a reason, odd fields dropped", () => {
   assert.deepEqual(parseStatusCallback(cb({ CallSid: "CA123" })), {
     ok: false,
     reason: "CallSid missing or malformed",
   });
-  assert.deepEqual(parseStatusCallback(cb({ CallStatus: "exploded" })), {
-    ok: false,
-    reason: "unknown CallStatus",
-  });
+
   const odd = parseStatusCallback(
     cb({ Timestamp: "yesterday", CallDuration: "-5", StatusCallbackEvent: "x" }),
   );

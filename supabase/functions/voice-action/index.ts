@@ -6,18 +6,13 @@
  *   failed, canceled or not accepted at screening → voicemail.
  */
 import { callParties, intParam, requireCallSid, runStep } from "../_shared/call/step.ts";
-import {
-  goodbyeTwiml,
-  screeningTwiml,
-  toFallbackTwiml,
-  voicemailTwiml,
-} from "../_shared/call/twiml.ts";
+import { afterDialTwiml, screeningTwiml, toFallbackTwiml } from "../_shared/call/twiml.ts";
+import { optOutQuery, parseMenuState } from "../_shared/call/menu.ts";
 import { decideAfterDial, parseDialCallStatus } from "../_shared/call/dial-outcome.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
-import { PROMPTS, VOICE } from "../_shared/call/prompts.ts";
 import { param } from "../_shared/twilio/form.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
-import { hangup, say } from "../_shared/twilio/twiml.ts";
+import { hangup } from "../_shared/twilio/twiml.ts";
 
 /** The parent call named in our own screening URL, when it is a well-formed CallSid. */
 const parentCall = (query: URLSearchParams) => {
@@ -48,20 +43,20 @@ Deno.serve(serveTwilioWebhook({
     const callSid = requireCallSid(ctx);
     const { from, to } = callParties(ctx);
     const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
-    const saved = await runStep<{ screening_accepted: boolean }>(
+    const key = await webhookIdempotencyKey(ctx, callSid, "dial");
+    const saved = await runStep<{ screening_accepted: boolean; voicemail_allowed: boolean }>(
       ctx,
       (sql) =>
         sql`select public.voice_dial_outcome(
             ${callSid}, ${from}, ${to}, ${status ?? null}, ${
           intParam(ctx.params, "DialCallDuration")
         },
-            ${webhookIdempotencyKey(ctx.idempotencyToken, callSid, "dial")}) as r`,
+            ${key}) as r`,
     );
     const next = decideAfterDial({ status, screeningAccepted: saved.screening_accepted === true });
-    if (next === "connected") return { twiml: goodbyeTwiml(), outcome: `dial:${status}:connected` };
     return {
-      twiml: [say(PROMPTS.nobodyAvailable, VOICE), ...voicemailTwiml(base)],
-      outcome: `dial:${status ?? "unknown"}:voicemail`,
+      twiml: afterDialTwiml(base, next, saved.voicemail_allowed),
+      outcome: `dial:${status ?? "unknown"}:${next}`,
     };
   },
   rescue(ctx) {
@@ -74,8 +69,10 @@ Deno.serve(serveTwilioWebhook({
     // agent's voicemail, so the caller is offered a voicemail, never a goodbye.
     const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
     const next = decideAfterDial({ status, screeningAccepted: undefined });
+    // `optout` rides along: a caller who pressed 0 is not recorded there either.
     return toFallbackTwiml(ctx.config?.PUBLIC_BASE_URL, {
       step: next === "unconfirmed" ? "unconfirmed" : "voicemail",
+      ...optOutQuery(parseMenuState(ctx.query)),
     });
   },
 }));

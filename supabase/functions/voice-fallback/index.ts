@@ -6,7 +6,7 @@
  * recorded voicemail ends the call, an agent's leg stays the agent's; anything
  * else reaches a person (support, screened), else a voicemail.
  */
-import { decideFallback } from "../_shared/call/fallback.ts";
+import { decideFallback, fallbackOptedOut } from "../_shared/call/fallback.ts";
 import { hotlineCallerId } from "../_shared/call/step.ts";
 import { fallbackTwiml } from "../_shared/call/twiml.ts";
 import { param } from "../_shared/twilio/form.ts";
@@ -24,10 +24,15 @@ Deno.serve(serveTwilioWebhook({
         base: ctx.config.PUBLIC_BASE_URL,
         targets: { sales: ctx.config.SALES_TARGET_E164, support: ctx.config.SUPPORT_TARGET_E164 },
         callerId: hotlineCallerId(ctx),
+        optedOut: fallbackOptedOut(ctx),
       }),
     });
   },
   // No configuration: no number to ring, but the same decision otherwise, so
   // a recorded voicemail still ends the call instead of asking for another.
-  rescue: (ctx) => fallbackTwiml(decideFallback(ctx), { base: ctx.config?.PUBLIC_BASE_URL }),
+  rescue: (ctx) =>
+    fallbackTwiml(decideFallback(ctx), {
+      base: ctx.config?.PUBLIC_BASE_URL,
+      optedOut: fallbackOptedOut(ctx),
+    }),
 }));

@@ -17,14 +17,13 @@ Deno.serve(serveTwilioWebhook({
   async handle(ctx) {
     const callSid = requireCallSid(ctx);
     const { from, to } = callParties(ctx);
+    const key = await webhookIdempotencyKey(ctx, callSid, "frontdoor");
     const answer = await runStep<{ action: "menu" | "reject"; known_number: boolean }>(
       ctx,
       (sql) =>
         sql`select public.voice_frontdoor_answer(
             ${callSid}, ${param(ctx.params, "AccountSid") ?? ""}, ${from}, ${to},
-            ${
-          webhookIdempotencyKey(ctx.idempotencyToken, callSid, "frontdoor")
-        }, ${DISCLOSURE_VERSION}) as r`,
+            ${key}, ${DISCLOSURE_VERSION}) as r`,
     );
     if (answer.action === "reject") return { twiml: rejectBusyTwiml(), outcome: "rate-limited" };
     return {

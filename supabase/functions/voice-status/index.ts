@@ -1,5 +1,5 @@
 /** Status callbacks: the call's lifecycle, forward-only, duplicates ignored (voice_status_apply). */
-import { parseStatusCallback } from "../_shared/call/lifecycle.ts";
+import { parseStatusCallback, statusForLog } from "../_shared/call/lifecycle.ts";
 import { callParties, runStep } from "../_shared/call/step.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { param } from "../_shared/twilio/form.ts";
@@ -13,6 +13,7 @@ Deno.serve(serveTwilioWebhook({
     if (!parsed.ok) return { twiml: [], outcome: `ignored:${parsed.reason}` };
     const cb = parsed.value;
     const { from, to } = callParties(ctx);
+    const key = await webhookIdempotencyKey(ctx, cb.callSid, `status:${cb.status}`);
     const applied = await runStep<{ duplicate: boolean; status: string }>(
       ctx,
       (sql) =>
@@ -21,14 +22,14 @@ Deno.serve(serveTwilioWebhook({
             ${cb.event ?? null}, ${cb.sequence ?? null}, ${cb.occurredAt ?? null}, ${
           cb.durationSeconds ?? null
         },
-            ${
-          webhookIdempotencyKey(ctx.idempotencyToken, cb.callSid, `status:${cb.status}`)
-        }) as r`,
+            ${key}) as r`,
       { callback: true },
     );
     return {
       twiml: [],
-      outcome: `status:${cb.status}${applied.duplicate ? ":duplicate" : ""}->${applied.status}`,
+      outcome: `status:${statusForLog(cb)}${
+        applied.duplicate ? ":duplicate" : ""
+      }->${applied.status}`,
     };
   },
   // Nobody waits on a status callback: one that was not stored is answered

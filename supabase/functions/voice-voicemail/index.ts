@@ -35,6 +35,7 @@ Deno.serve(serveTwilioWebhook({
       return { twiml: goodbyeTwiml(PROMPTS.voicemailEmpty), outcome: "voicemail:empty" };
     }
     const transcription = event === "transcription";
+    const key = await webhookIdempotencyKey(ctx, callSid, `voicemail:${event}`);
     await runStep(
       ctx,
       (sql) =>
@@ -48,7 +49,8 @@ Deno.serve(serveTwilioWebhook({
           transcription ? matching(param(p, "TranscriptionStatus"), /^(completed|failed)$/) : null
         },
             ${transcription ? param(p, "TranscriptionText") ?? null : null},
-            ${webhookIdempotencyKey(ctx.idempotencyToken, callSid, `voicemail:${event}`)}) as r`, // Only Record's action has a caller listening; the other two are callbacks.
+            ${key}) as r`,
+      // Only Record's action has a caller listening; the other two are callbacks.
       { callback: event !== "recorded" },
     );
     return {

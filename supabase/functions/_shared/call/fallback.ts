@@ -7,7 +7,8 @@
  *
  * The rules keep what the caller already chose and never go backwards: a
  * menu choice is honoured, a recorded voicemail ends the call (never a second
- * one), an agent's screening leg stays the agent's.
+ * one), an agent's screening leg stays the agent's, and a caller who pressed 0
+ * (`optout=1` on the URL) is never recorded: no voicemail for them here either.
  */
 import { decideAfterDial, parseDialCallStatus } from "./dial-outcome.ts";
 import { decideMenu, type Department, parseMenuState } from "./menu.ts";
@@ -19,6 +20,8 @@ export type FallbackAction =
   | { kind: "voicemail"; lead: "trouble" | "nobody-available" | "unconfirmed" }
   /** End the call; `saved` when a voicemail was just recorded. */
   | { kind: "goodbye"; saved: boolean }
+  /** Where a voicemail would be, for a caller who pressed 0: why there is none, goodbye. */
+  | { kind: "unrecorded-goodbye" }
   /** An agent's screening leg whose prompt failed: drop it (the caller gets voicemail). */
   | { kind: "hang-up-agent" }
   /** An agent who accepted: an empty document connects the two legs. */
@@ -76,6 +79,7 @@ function fromFailedUrl(errorUrl: string, params: URLSearchParams): FallbackActio
       const decision = decideMenu(parseMenuState(query), params.get("Digits") ?? undefined);
       if (decision.kind === "dial") return { kind: "dial", department: decision.department };
       if (decision.kind === "voicemail") return { kind: "voicemail", lead: "trouble" };
+      if (decision.kind === "unrecorded-goodbye") return { kind: "unrecorded-goodbye" };
       return { kind: "dial", department: "support" };
     }
     case "voice-action": {
@@ -97,11 +101,39 @@ function fromFailedUrl(errorUrl: string, params: URLSearchParams): FallbackActio
   }
 }
 
-/** Decides what voice-fallback answers (see the module comment). */
-export function decideFallback(request: FallbackRequest): FallbackAction {
+/** The query of the URL the call was on: ours, else the failed one Twilio names. */
+function callQuery(request: FallbackRequest): URLSearchParams {
+  if (request.query.get("step")) return request.query;
+  try {
+    return new URL(request.params.get("ErrorUrl") ?? "", "https://fallback.invalid/").searchParams;
+  } catch {
+    return new URLSearchParams();
+  }
+}
+
+function decideWhere(request: FallbackRequest): FallbackAction {
   const step = request.query.get("step");
   if (step) return fromStep(step, request.query, request.params);
   const errorUrl = request.params.get("ErrorUrl");
   if (errorUrl) return fromFailedUrl(errorUrl, request.params);
   return { kind: "dial", department: "support" };
+}
+
+/**
+ * Whether the caller pressed 0: before reaching here (carried as `optout=1`),
+ * or just now, on the menu step whose failure brought the call here.
+ */
+export function fallbackOptedOut(request: FallbackRequest): boolean {
+  if (parseMenuState(callQuery(request)).optedOut) return true;
+  const failedUrl = request.query.get("step") ? "" : request.params.get("ErrorUrl") ?? "";
+  return failedUrl.includes("/voice-menu-handler") && request.params.get("Digits")?.trim() === "0";
+}
+
+/** Decides what voice-fallback answers (see the module comment). */
+export function decideFallback(request: FallbackRequest): FallbackAction {
+  const action = decideWhere(request);
+  // Consent follows the key the caller pressed, never the place the call ends up.
+  return action.kind === "voicemail" && fallbackOptedOut(request)
+    ? { kind: "unrecorded-goodbye" }
+    : action;
 }

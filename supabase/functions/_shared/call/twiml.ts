@@ -5,8 +5,16 @@
  * verifiable. Without configuration (a rescue) they are relative, which
  * Twilio resolves against the URL it just called.
  */
+import type { AfterDial } from "./dial-outcome.ts";
 import type { FallbackAction } from "./fallback.ts";
-import type { Department, MenuDecision, MenuState } from "./menu.ts";
+import {
+  type Department,
+  FIRST_HEARING,
+  type MenuDecision,
+  type MenuState,
+  menuStateQuery,
+  optOutQuery,
+} from "./menu.ts";
 import { PROMPTS, VOICE } from "./prompts.ts";
 import {
   dial,
@@ -53,10 +61,8 @@ const speak = (text: string) => say(text, VOICE);
 
 /** The menu inside a Gather. actionOnEmptyResult: silence reaches the handler, which decides the retry. */
 export function menuTwiml(base: string, state: MenuState, lead: string[]): TwimlNode[] {
-  const action = stepUrl(base, "voice-menu-handler", {
-    attempt: state.attempt,
-    repeats: state.repeats,
-  });
+  const action = stepUrl(base, "voice-menu-handler", menuStateQuery(state));
+  const options = state.optedOut ? PROMPTS.menuUnrecorded : PROMPTS.menu;
   return [
     gather(
       {
@@ -68,7 +74,7 @@ export function menuTwiml(base: string, state: MenuState, lead: string[]): Twiml
         action,
         method: "POST",
       },
-      [...lead.map(speak), speak(PROMPTS.menu)],
+      [...lead.map(speak), speak(options)],
     ),
     // Unreachable with actionOnEmptyResult; a guard so the call can never fall off the end.
     redirect(action, { method: "POST" }),
@@ -77,7 +83,7 @@ export function menuTwiml(base: string, state: MenuState, lead: string[]): Twiml
 
 /** First words of a call: welcome, the recording disclosure, the menu. */
 export function greetingTwiml(base: string): TwimlNode[] {
-  return menuTwiml(base, { attempt: 1, repeats: 0 }, [PROMPTS.welcome, PROMPTS.disclosure]);
+  return menuTwiml(base, FIRST_HEARING, [PROMPTS.welcome, PROMPTS.disclosure]);
 }
 
 /** The menu again, after a repeat, an opt-out or a retry. */
@@ -96,7 +102,9 @@ export function menuAgainTwiml(
 /**
  * Ring an agent for 20 s with the hotline as caller ID. The agent's leg first
  * runs the screening prompt (voice-action?step=screen): no key, no call, so an
- * agent's own voicemail can never take it. Recorded only with consent.
+ * agent's own voicemail can never take it. Recorded only with consent; a
+ * caller who pressed 0 is marked on the action URL (`optout=1`), so even a
+ * rescue of voice-action knows not to offer a voicemail.
  */
 export function dialAgentTwiml(opts: {
   base: string;
@@ -105,13 +113,17 @@ export function dialAgentTwiml(opts: {
   callerId: string;
   callSid: string;
   record: boolean;
+  optedOut?: boolean;
 }): TwimlNode[] {
   return [
     speak(PROMPTS.connecting[opts.department]),
     dial({
       timeout: 20,
       callerId: opts.callerId,
-      action: stepUrl(opts.base, "voice-action", { dept: opts.department }),
+      action: stepUrl(opts.base, "voice-action", {
+        dept: opts.department,
+        ...optOutQuery({ optedOut: opts.optedOut ?? false }),
+      }),
       method: "POST",
       record: opts.record ? "record-from-answer-dual" : undefined,
     }, [
@@ -181,6 +193,63 @@ export function voicemailTwiml(
   ];
 }
 
+/** Where a voicemail would be, for a caller who must not be recorded: why there is none, goodbye. */
+export const unrecordedGoodbyeTwiml = (): TwimlNode[] => [
+  speak(PROMPTS.unrecordedGoodbye),
+  hangup(),
+];
+
+/**
+ * What voice-menu-handler answers once the choice is stored. `record` is the
+ * stored consent (voice_menu_choice): a dial is recorded and a voicemail taken
+ * only when it says granted, whatever the menu decided.
+ */
+export function menuAnswerTwiml(opts: {
+  base: string;
+  decision: MenuDecision;
+  optedOut: boolean;
+  record: boolean;
+  target: string | null;
+  callerId: string;
+  callSid: string;
+}): TwimlNode[] {
+  const { base, decision } = opts;
+  switch (decision.kind) {
+    case "dial":
+      return dialAgentTwiml({
+        base,
+        department: decision.department,
+        target: opts.target!,
+        callerId: opts.callerId,
+        callSid: opts.callSid,
+        record: opts.record,
+        optedOut: opts.optedOut,
+      });
+    case "voicemail":
+      return opts.record ? voicemailTwiml(base) : unrecordedGoodbyeTwiml();
+    case "unrecorded-goodbye":
+      return unrecordedGoodbyeTwiml();
+    case "menu":
+      return menuAgainTwiml(base, decision);
+  }
+}
+
+/**
+ * What voice-action answers after the Dial: goodbye after a conversation;
+ * otherwise a voicemail, only when the call's stored consent allows recording.
+ */
+export function afterDialTwiml(
+  base: string | undefined,
+  next: AfterDial,
+  voicemailAllowed: boolean,
+): TwimlNode[] {
+  if (next === "connected") return goodbyeTwiml();
+  return [
+    speak(PROMPTS.nobodyAvailable),
+    ...(voicemailAllowed ? voicemailTwiml(base) : unrecordedGoodbyeTwiml()),
+  ];
+}
+
 export const goodbyeTwiml = (
   text: string = PROMPTS.goodbye,
 ): TwimlNode[] => [speak(text), hangup()];
@@ -217,12 +286,16 @@ export function fallbackTwiml(
     base: string | undefined;
     targets?: Record<Department, string>;
     callerId?: string;
+    /** The caller pressed 0: carried to the Dial's action, so no voicemail follows it. */
+    optedOut?: boolean;
   },
 ): TwimlNode[] {
   const { base, targets } = opts;
   switch (action.kind) {
     case "goodbye":
       return goodbyeTwiml(action.saved ? PROMPTS.voicemailSaved : PROMPTS.goodbye);
+    case "unrecorded-goodbye":
+      return unrecordedGoodbyeTwiml();
     case "hang-up-agent":
       return [hangup()];
     case "connect-agent":
@@ -236,7 +309,10 @@ export function fallbackTwiml(
         dial({
           timeout: 20,
           callerId: opts.callerId,
-          action: stepUrl(base, "voice-fallback", { step: "after-dial" }),
+          action: stepUrl(base, "voice-fallback", {
+            step: "after-dial",
+            ...optOutQuery({ optedOut: opts.optedOut ?? false }),
+          }),
           method: "POST",
         }, [
           // Screening without a call to mark: voice-action connects without the database.
