@@ -33,12 +33,13 @@ const rescueCases: [string, string, Record<string, string>, string][] = [
     `<Redirect method="POST">${FALLBACK}?step=dial&amp;dept=sales</Redirect>`,
   ],
   ["voice-action", "?dept=sales", { DialCallStatus: "no-answer" }, `${FALLBACK}?step=voicemail`],
-  // The caller pressed 0: no voicemail (a recording), not even through the fallback.
+  // The caller pressed 0: the mark goes to the fallback, which then takes no
+  // voicemail (tests/unit/call-fallback.test.ts, "a caller who pressed 0 …").
   [
     "voice-action",
     "?dept=sales&optout=1",
     { DialCallStatus: "no-answer" },
-    PROMPTS.unrecordedGoodbye,
+    `${FALLBACK}?step=voicemail&amp;optout=1`,
   ],
   ["voice-voicemail", "?event=recorded", { RecordingSid: "RE" + "a".repeat(32) }, "<Hangup/>"],
 ];
