@@ -36,6 +36,7 @@ async function isolated(
 }
 
 const callParams = (extra: Record<string, string> = {}) => ({
+  AccountSid: exampleEnv().TWILIO_ACCOUNT_SID,
   CallSid: "CA" + crypto.randomUUID().replaceAll("-", ""),
   From: "+15875550000",
   To: "+15877428885",

@@ -3,6 +3,11 @@
  * bad TwiML; ErrorCode/ErrorUrl say which), and where the other steps send a
  * call they cannot serve. It uses no database, so it works when that is down:
  * the caller reaches a person (support, screened), else leaves a voicemail.
+ *
+ * A request it cannot verify (a wrong PUBLIC_BASE_URL, a rotated auth token)
+ * still gets a voicemail, with relative URLs only: no number and no
+ * configuration in it, and the recording is stored only if its callbacks to
+ * voice-voicemail verify.
  */
 import { hotlineCallerId } from "../_shared/call/step.ts";
 import { goodbyeTwiml, stepUrl, voicemailTwiml } from "../_shared/call/twiml.ts";
@@ -61,6 +66,10 @@ Deno.serve(serveTwilioWebhook({
       ],
     });
   },
+  unverified: (ctx) =>
+    ctx.query.get("step") === "recorded"
+      ? goodbyeTwiml(PROMPTS.voicemailSaved)
+      : [say(PROMPTS.troubleVoicemail, VOICE), ...fallbackVoicemail(undefined)],
   // No configuration: no number to dial, but a voicemail can still be taken.
   rescue: (
     ctx,
