@@ -82,3 +82,11 @@ Deno.test("edge: changed names only known fields; others are 'other'", () => {
   assert.equal(params.get("+15875550123"), "");
   assert.equal(params.get("constructor"), "x");
 });
+
+Deno.test("edge: text messages keep their SIDs and up to 1600 characters of body", () => {
+  assert.equal(normaliseField("MessageSid", "SM" + SID), "SM" + SID);
+  assert.equal(normaliseField("MessageSid", "MM" + SID), "MM" + SID);
+  assert.equal(normaliseField("SmsSid", "XX" + SID), undefined);
+  assert.equal(normaliseField("Body", "b".repeat(1600)), "b".repeat(1600));
+  assert.equal(normaliseField("Body", "b".repeat(5000))!.length, 1600);
+});

@@ -84,3 +84,23 @@ Deno.test("log: one JSON line per request, with the CallSid and masked numbers",
   assert.ok(!lines[1].includes("5559876"), lines[1]);
   assert.ok(lines[1].length < 1000, `an unbounded line: ${lines[1].length} characters`);
 });
+
+Deno.test("log: other Twilio SIDs in extra fields are kept whole; other text is scrubbed", () => {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (line: string) => lines.push(line);
+  try {
+    logRequest({
+      fn: "webcomms-sms-reply",
+      status: 200,
+      ms: 1,
+      messageSid: "SM1234567890123456789012345678abcd",
+      note: "SM1234567890 +15875551234",
+    });
+  } finally {
+    console.log = original;
+  }
+  const entry = JSON.parse(lines[0]);
+  assert.equal(entry.messageSid, "SM1234567890123456789012345678abcd");
+  assert.equal(entry.note, "SM[digits] [digits]");
+});

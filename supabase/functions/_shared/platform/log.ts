@@ -40,8 +40,11 @@ export function scrubText(value: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
+// Any Twilio SID (CA…, SM…, RE…): its hex digits are an identifier, not a number to mask.
+const TWILIO_SID = /^[A-Z]{2}[0-9a-f]{32}$/;
+
 function scrubValue(value: unknown): unknown {
-  if (typeof value === "string") return scrubText(value);
+  if (typeof value === "string") return TWILIO_SID.test(value) ? value : scrubText(value);
   if (typeof value === "number" || typeof value === "boolean" || value === null) return value;
   if (Array.isArray(value)) return value.slice(0, 20).map(scrubValue);
   return value === undefined ? undefined : "[object]";

@@ -10,14 +10,15 @@
  * What happens to each field (docs/telephony.md, "Webhook fields at the edge"):
  * - every value: control characters other than tab, newline and carriage
  *   return are removed (NUL above all), and then the field's rule applies;
- * - SIDs (`CallSid`, `AccountSid`, `RecordingSid`, …): exactly Twilio's form
- *   (two letters and 32 lower-case hex digits), else dropped: a step without
+ * - SIDs (`CallSid`, `AccountSid`, `RecordingSid`, `MessageSid`, …): exactly
+ *   Twilio's form (two letters and 32 lower-case hex digits), else dropped: a step without
  *   a usable CallSid is rescued, never stored under a made-up one;
  * - numbers (`From`, `To`, `Caller`, `Called`, `ForwardedFrom`): kept up to
  *   128 characters (E.164, hidden-caller words, `client:` and `sip:`
  *   addresses), else dropped, which the steps store as unknown;
  * - URLs: kept up to 2048 characters, else dropped (a cut URL is useless);
  * - `ErrorCode`: 1 to 6 digits, else dropped;
+ * - `Body` (a text message): truncated to 1600 characters, Twilio's maximum;
  * - `Digits`: truncated to 32 characters;
  * - `TranscriptionText`: truncated to 8000 characters;
  * - anything else: truncated to 1024 characters.
@@ -39,6 +40,8 @@ const cutAt = (maxChars: number): FieldRule => ({
   maxChars,
   whenLonger: "truncate",
 });
+
+const MESSAGE_SID = /^(SM|MM)[0-9a-f]{32}$/;
 
 /** A Twilio number field: E.164, `anonymous`, `client:alice`, `sip:…`. */
 export const MAX_NUMBER_CHARS = 128;
@@ -62,6 +65,12 @@ export const FIELD_RULES: Readonly<Record<string, FieldRule>> = {
   TranscriptionUrl: keepUpTo(2048),
   ErrorUrl: keepUpTo(2048),
   ErrorCode: { kind: "pattern", pattern: /^\d{1,6}$/ },
+  // Text messages: the SID is SM… (MM… with media); a concatenated message
+  // is at most 1600 characters.
+  MessageSid: { kind: "pattern", pattern: MESSAGE_SID },
+  SmsMessageSid: { kind: "pattern", pattern: MESSAGE_SID },
+  SmsSid: { kind: "pattern", pattern: MESSAGE_SID },
+  Body: cutAt(1600),
   Digits: cutAt(32),
   TranscriptionText: cutAt(8000),
 };

@@ -134,7 +134,12 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       // still hears something that ends with a person or a voicemail.
       return done(
         twimlResponse(step.rescue({ slug: step.slug, config: undefined, params, query })),
-        { callSid, outcome: "rescued:config", error: loaded.errors.join("; "), params },
+        {
+          callSid,
+          outcome: "rescued:config",
+          error: loaded.errors.join("; "),
+          params,
+        },
       );
     }
     const config = loaded.config;
