@@ -98,6 +98,16 @@ Deno.test("fallback unverified: bad, missing or foreign signatures still get a D
     const verbs = parseTwiml(await recorded.text());
     assert.ok(verbs.some((v) => v.text === PROMPTS.voicemailSaved));
     assert.ok(!verbs.some((v) => v.verb === "Record"));
+    // voice-voicemail's own Record action failed verification too: same goodbye.
+    const afterVoicemail = await fetch(fn.url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(
+        callParams({ ErrorUrl: `${PUBLIC_BASE}/voice-voicemail?event=recorded` }),
+      ),
+    });
+    const afterVerbs = parseTwiml(await afterVoicemail.text());
+    assert.ok(!afterVerbs.some((v) => v.verb === "Record"), "a second voicemail was offered");
   } finally {
     await fn.stop();
   }

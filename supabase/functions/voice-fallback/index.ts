@@ -17,6 +17,8 @@ import { param } from "../_shared/twilio/form.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 import { dial, number, say } from "../_shared/twilio/twiml.ts";
 
+const AFTER_RECORDING = /\/(voice-voicemail\?event=recorded|voice-fallback\?step=recorded)\b/;
+
 const fallbackVoicemail = (base: string | undefined) =>
   voicemailTwiml(base, { recordedAction: stepUrl(base, "voice-fallback", { step: "recorded" }) });
 
@@ -66,8 +68,10 @@ Deno.serve(serveTwilioWebhook({
       ],
     });
   },
+  // After a recording (ours, or voice-voicemail's that failed): goodbye, never a second one.
   unverified: (ctx) =>
-    ctx.query.get("step") === "recorded"
+    ctx.query.get("step") === "recorded" ||
+      AFTER_RECORDING.test(param(ctx.params, "ErrorUrl") ?? "")
       ? goodbyeTwiml(PROMPTS.voicemailSaved)
       : [say(PROMPTS.troubleVoicemail, VOICE), ...fallbackVoicemail(undefined)],
   // No configuration: no number to dial, but a voicemail can still be taken.

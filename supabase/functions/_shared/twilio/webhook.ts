@@ -57,7 +57,7 @@ export interface WebhookStep {
    * ours), instead of 400/403. DB-free, stores nothing, and reveals no number
    * or configuration: whoever sent it may not be Twilio.
    */
-  unverified?(ctx: { slug: string; query: URLSearchParams }): TwimlNode[];
+  unverified?(ctx: { slug: string; query: URLSearchParams; params: URLSearchParams }): TwimlNode[];
 }
 
 let subaccountTokens: SubaccountTokenLookup | undefined;
@@ -158,7 +158,7 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       if (step.unverified) {
         // Operators must see this: a wrong PUBLIC_BASE_URL or auth token
         // sends every real call here (docs/operations.md).
-        return done(twimlResponse(step.unverified({ slug: step.slug, query })), {
+        return done(twimlResponse(step.unverified({ slug: step.slug, query, params })), {
           callSid,
           outcome: `unverified:${verdict.reason}`,
           error: `answered an unverified request (${verdict.reason}) with DB-free voicemail`,
