@@ -169,7 +169,11 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
         // TwiML, nothing stored); nothing is recorded for an unverified request.
         return done(
           twimlResponse(step.rescue({ slug: step.slug, config, params, query })),
-          { callSid, outcome: "rescued:account-lookup", error: "account lookup failed" },
+          {
+            callSid,
+            outcome: "rescued:account-lookup",
+            error: `account lookup failed: ${String(verdict.error)}`,
+          },
         );
       }
       return done(new Response(null, { status: verdict.status }), {
