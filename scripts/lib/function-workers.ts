@@ -9,6 +9,11 @@ export interface WorkerOptions {
   functionsDir: string;
   configPath: string;
   env: Record<string, string>;
+  /**
+   * Receives each function's stdout and stderr text instead of this process's
+   * own streams inheriting them (tests read a function's log lines this way).
+   */
+  onOutput?: (slug: string, text: string) => void;
 }
 
 /**
@@ -95,6 +100,12 @@ export class FunctionWorkers {
     return worker.then((w) => w.port);
   }
 
+  /** The process id of the slug's running process, starting it when needed. */
+  async pidFor(slug: string): Promise<number> {
+    await this.portFor(slug);
+    return (await this.#workers.get(slug)!).child.pid;
+  }
+
   async #start(slug: string): Promise<Worker> {
     const port = freePort();
     const child = new Deno.Command(this.opts.deno, {
@@ -106,9 +117,16 @@ export class FunctionWorkers {
       },
       clearEnv: true,
       stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
+      stdout: this.opts.onOutput ? "piped" : "inherit",
+      stderr: this.opts.onOutput ? "piped" : "inherit",
     }).spawn();
+    if (this.opts.onOutput) {
+      for (const stream of [child.stdout, child.stderr]) {
+        stream.pipeThrough(new TextDecoderStream()).pipeTo(
+          new WritableStream({ write: (text) => this.opts.onOutput!(slug, text) }),
+        ).catch(() => {});
+      }
+    }
     child.status.then(() => this.#workers.delete(slug));
     await waitForPort(port, child, slug);
     return { port, child };

@@ -23,6 +23,20 @@ for (const agent of ["busy", "no-answer", "fails"] as const) {
   });
 }
 
+Deno.test("flow: an agent who accepts with # is connected (Twilio's default finishOnKey would drop it)", async () => {
+  const call = await driver.call({
+    from: newCaller(),
+    script: [{ press: "2" }],
+    agent: "accepts-with-hash",
+  });
+  const accepted = call.exchanges.find((e) => e.url.includes("step=screened"));
+  assert.ok(accepted, "the agent's # never reached voice-action");
+  assert.equal(accepted.params.Digits, "#");
+  assert.equal(call.heard.at(-1), PROMPTS.goodbye);
+  const rows = await callRows(call.callSid);
+  assert.notEqual(rows.call.screening_accepted_at, null);
+});
+
 Deno.test("flow: screening declined (agent's voicemail answers) → caller goes to voicemail", async () => {
   const call = await driver.call({
     from: newCaller(),

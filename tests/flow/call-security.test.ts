@@ -1,4 +1,8 @@
-/** A bad signature at every step: 403, and nothing written. */
+/**
+ * A bad signature at every step that stores anything: 403, and nothing
+ * written. (voice-fallback answers an unverified request with a DB-free
+ * voicemail instead: tests/integration/fallback-unverified.test.ts.)
+ */
 import assert from "node:assert/strict";
 import { callRows, hotline, newCaller, sql } from "./hotline.ts";
 import { randomSid } from "./twilio-driver.ts";
@@ -14,7 +18,6 @@ const steps = [
   "voice-voicemail?event=recording",
   "voice-voicemail?event=transcription",
   "voice-status?forged=1",
-  "voice-fallback",
 ];
 
 for (const step of steps) {

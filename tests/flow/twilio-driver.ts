@@ -36,7 +36,14 @@ export type CallerAction =
   /** Speak into a <Record> for n seconds, then press # (or hang up). */
   | { speak: number; thenHangup?: boolean };
 
-export type AgentBehaviour = "accepts" | "declines" | "busy" | "no-answer" | "fails";
+export type AgentBehaviour =
+  | "accepts"
+  /** Accepts at screening by pressing # (which a Gather's default finishOnKey swallows). */
+  | "accepts-with-hash"
+  | "declines"
+  | "busy"
+  | "no-answer"
+  | "fails";
 
 export interface CallOptions {
   from?: string;
@@ -487,9 +494,12 @@ export class TwilioDriver {
         }
         for (const v of verbs) {
           if (v.verb === "Gather") {
-            if (agent === "accepts") {
+            const key = agent === "accepts-with-hash" ? "#" : agent === "accepts" ? "1" : "";
+            // The finishOnKey ends input without being a digit: alone, it is no input.
+            const finish = v.attrs.finishOnKey ?? "#";
+            if (key && key !== finish) {
               legUrl = new URL(v.attrs.action ?? current, current).toString();
-              legExtra = { Digits: "1", FinishedOnKey: "" };
+              legExtra = { Digits: key, FinishedOnKey: "" };
               continue agentLeg;
             }
             continue; // no key: fall through

@@ -14,6 +14,7 @@ import { parseTwiml } from "../flow/twilio-driver.ts";
 import { PROMPTS } from "../../supabase/functions/_shared/call/prompts.ts";
 
 const callParams = (extra: Record<string, string> = {}) => ({
+  AccountSid: exampleEnv().TWILIO_ACCOUNT_SID,
   CallSid: "CA" + crypto.randomUUID().replaceAll("-", ""),
   From: "+15875550000",
   To: "+15877428885",

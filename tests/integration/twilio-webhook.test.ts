@@ -32,9 +32,10 @@ const step = (handle: WebhookStep["handle"]): WebhookStep => ({
 });
 
 function signedRequest(
-  params: Record<string, string>,
+  fields: Record<string, string>,
   opts: { query?: string; token?: string; headers?: Record<string, string> } = {},
 ) {
+  const params = { AccountSid: env.TWILIO_ACCOUNT_SID, ...fields };
   const query = opts.query ?? "";
   const signature = twilio.getExpectedTwilioSignature(
     opts.token ?? env.TWILIO_AUTH_TOKEN,

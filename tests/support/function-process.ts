@@ -15,21 +15,41 @@ export function exampleEnv(): Record<string, string> {
 
 export interface RunningFunction {
   url: string;
+  /** The function's process (its memory is read from /proc/<pid>/status). */
+  pid: number;
+  /** Everything the process wrote to stdout and stderr so far, when started with `captureLogs`. */
+  logs(): string;
   stop(): Promise<void>;
 }
 
 export async function startFunction(
   slug: string,
   env: Record<string, string>,
+  opts: { captureLogs?: boolean } = {},
 ): Promise<RunningFunction> {
+  let output = "";
   const workers = new FunctionWorkers({
     deno: Deno.execPath(),
     functionsDir: `${ROOT}/supabase/functions`,
     configPath: `${ROOT}/deno.json`,
     env: { ...runtimeEnv(), ...env },
+    onOutput: opts.captureLogs ? (_slug, text) => (output += text) : undefined,
   });
   const port = await workers.portFor(slug);
-  return { url: `http://127.0.0.1:${port}/${slug}`, stop: () => workers.stopAll() };
+  return {
+    url: `http://127.0.0.1:${port}/${slug}`,
+    pid: await workers.pidFor(slug),
+    logs: () => output,
+    stop: () => workers.stopAll(),
+  };
+}
+
+/** A process's resident memory in bytes (VmRSS in /proc/<pid>/status). */
+export async function residentBytes(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+  if (!kib) throw new Error(`no VmRSS for process ${pid}`);
+  return Number(kib[1]) * 1024;
 }
 
 /** The public base URL Twilio signs for a function run alone. */

@@ -128,6 +128,12 @@ Deno.test("call twiml: screening needs a key; no key hangs the agent's leg up", 
   assert.match(xml, /<\/Gather>.*<Hangup\/>/);
 });
 
+Deno.test("call twiml: screening accepts any key, # included (no finishOnKey)", () => {
+  const xml = renderTwiml(screeningTwiml(BASE, "sales", CALL));
+  // Twilio's default finishOnKey is #, which would end the Gather with no digits.
+  assert.match(xml, /<Gather [^>]*finishOnKey=""/);
+});
+
 Deno.test("call twiml: voicemail records up to 180 s, transcribed, callbacks for both", () => {
   const xml = renderTwiml(voicemailTwiml(BASE));
   assert.match(xml, /maxLength="180"/);

@@ -65,3 +65,17 @@ Deno.test("config: several problems are all reported", () => {
   assert.ok(!result.ok);
   assert.equal(result.errors.length, 2);
 });
+
+Deno.test("config: TWILIO_AUTH_TOKEN_PREVIOUS is optional, and checked when set", () => {
+  const without = parseConfig(valid);
+  assert.ok(without.ok);
+  assert.equal(without.config.TWILIO_AUTH_TOKEN_PREVIOUS, undefined);
+  const rotating = parseConfig({ ...valid, TWILIO_AUTH_TOKEN_PREVIOUS: "f".repeat(32) });
+  assert.ok(rotating.ok);
+  assert.equal(rotating.config.TWILIO_AUTH_TOKEN_PREVIOUS, "f".repeat(32));
+  const blank = parseConfig({ ...valid, TWILIO_AUTH_TOKEN_PREVIOUS: " " });
+  assert.ok(blank.ok);
+  const bad = parseConfig({ ...valid, TWILIO_AUTH_TOKEN_PREVIOUS: "not-a-token" });
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.errors, ["TWILIO_AUTH_TOKEN_PREVIOUS must be 32 hex digits"]);
+});

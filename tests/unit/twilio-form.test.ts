@@ -61,3 +61,23 @@ Deno.test("form: param trims, and treats empty as absent", () => {
   assert.equal(param(p, "Blank"), undefined);
   assert.equal(param(p, "Missing"), undefined);
 });
+
+Deno.test("form: a chunked body is refused at the cap, without reading the rest", async () => {
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      pulled++;
+      controller.enqueue(new TextEncoder().encode("a=" + "x".repeat(1022)));
+    },
+  });
+  const req = new Request("http://h/voice-frontdoor", {
+    method: "POST",
+    body,
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
+  await assert.rejects(
+    readTwilioForm(req, { maxBytes: 4096 }),
+    (e) => e instanceof TwilioFormError && e.status === 413,
+  );
+  assert.ok(pulled <= 6, `read ${pulled} chunks of an endless body`);
+});

@@ -282,3 +282,95 @@ Deno.test("publicWebhookUrl: rebuilds the public URL with the raw query string",
     `${base}/voice-action?a=1`,
   );
 });
+
+/**
+ * The URL variants accepted are twilio-node's exactly: for each URL a request
+ * arrives on, and each URL a signature might have been computed over (ports
+ * added, removed, doubled; escaped or not), we accept iff twilio-node does.
+ */
+Deno.test("signature: the URL variants accepted are exactly twilio-node's", async () => {
+  const token = "0123456789abcdef0123456789abcdef";
+  const received = [
+    "http://host:56321/functions/v1/voice-frontdoor",
+    "https://hotline.example/functions/v1/voice-menu-handler?attempt=1&repeats=0",
+    "https://hotline.example:443/functions/v1/voice-action?dept=sales",
+    "http://127.0.0.1:54321/functions/v1/voice-status",
+    "http://[::1]:8080/functions/v1/voice-status?a=1",
+    "https://user@hotline.example/functions/v1/voice-voicemail?event=recorded",
+    "https://hotline.example/functions/v1/voice-action?note=it's&x=a%20b&x=c",
+    "https://HOTLINE.example/functions/v1/voice-fallback?step=voicemail&dup=1&other=2&dup=3",
+  ];
+  const signedOver = (url: string) => {
+    const m = /^([a-z]+:\/\/)([^/?#]*)(.*)$/i.exec(url)!;
+    const [, scheme, authority, rest] = m;
+    const normalised = new URL(url).toString();
+    return [
+      url,
+      `${scheme}${authority}:80${rest}`,
+      `${scheme}${authority}:443${rest}`,
+      `${scheme}${authority.replace(/:\d+$/, "")}${rest}`,
+      `${scheme}${authority.replace(/:\d+$/, "")}:80${rest}`,
+      `${scheme}${authority.replace(/:\d+$/, "")}:443${rest}`,
+      `${scheme}${authority.replace(/:\d+$/, "")}:9999${rest}`,
+      normalised,
+      normalised.replace("'", "%27"),
+      normalised.replace("&x=c", "").replace("x=a%20b", "x=a%20b&x=c"),
+      normalised.replace("dup=1&other=2&dup=3", "dup=1&dup=3&other=2"),
+      url.replace("http://", "https://"),
+      url.toLowerCase(),
+    ];
+  };
+  const params = { CallSid: "CA" + "1".repeat(32), Digits: "1" };
+  let accepted = 0;
+  for (const url of received) {
+    for (const signed of new Set(signedOver(url))) {
+      const signature = twilio.getExpectedTwilioSignature(token, signed, params);
+      const oracle = twilio.validateRequest(token, signature, url, params);
+      const ours = await validateTwilioSignature({
+        authToken: token,
+        signature,
+        url,
+        params: form(params),
+      });
+      assert.equal(ours, oracle, `received ${url}, signed over ${signed}: twilio-node ${oracle}`);
+      if (oracle) accepted++;
+    }
+  }
+  // The comparison covered both answers, not only refusals.
+  assert.ok(accepted > received.length, `only ${accepted} accepted`);
+});
+
+Deno.test("signature: a port appended to a URL that already has one is refused", async () => {
+  const token = "0123456789abcdef0123456789abcdef";
+  const url = "http://host:56321/functions/v1/voice-frontdoor";
+  const params = { CallSid: "CA" + "1".repeat(32) };
+  const signature = twilio.getExpectedTwilioSignature(
+    token,
+    "http://host:56321:80/functions/v1/voice-frontdoor",
+    params,
+  );
+  assert.equal(twilio.validateRequest(token, signature, url, params), false);
+  assert.equal(
+    await validateTwilioSignature({ authToken: token, signature, url, params: form(params) }),
+    false,
+  );
+});
+
+Deno.test("signature: either token of a rotation is accepted, no other", async () => {
+  const current = "0123456789abcdef0123456789abcdef";
+  const previous = "fedcba9876543210fedcba9876543210";
+  const url = "https://hotline.example/functions/v1/voice-frontdoor";
+  const params = { CallSid: "CA" + "1".repeat(32) };
+  for (const [token, expected] of [[current, true], [previous, true], ["0".repeat(32), false]]) {
+    const signature = twilio.getExpectedTwilioSignature(token as string, url, params);
+    assert.equal(
+      await validateTwilioSignature({
+        authToken: [current, previous],
+        signature,
+        url,
+        params: form(params),
+      }),
+      expected,
+    );
+  }
+});

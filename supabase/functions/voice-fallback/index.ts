@@ -5,6 +5,11 @@
  * It follows where the call was (fallback.ts): the menu choice stands, a
  * recorded voicemail ends the call, an agent's leg stays the agent's; anything
  * else reaches a person (support, screened), else a voicemail.
+ *
+ * A request it cannot verify (a wrong PUBLIC_BASE_URL, a rotated auth token)
+ * still gets the same decision without configuration: relative URLs only, no
+ * number and no configuration in it, and the recording is stored only if its
+ * callbacks to voice-voicemail verify.
  */
 import { decideFallback, fallbackOptedOut } from "../_shared/call/fallback.ts";
 import { hotlineCallerId } from "../_shared/call/step.ts";
@@ -30,6 +35,8 @@ Deno.serve(serveTwilioWebhook({
   },
   // No configuration: no number to ring, but the same decision otherwise, so
   // a recorded voicemail still ends the call instead of asking for another.
+  unverified: (ctx) =>
+    fallbackTwiml(decideFallback(ctx), { base: undefined, optedOut: fallbackOptedOut(ctx) }),
   rescue: (ctx) =>
     fallbackTwiml(decideFallback(ctx), {
       base: ctx.config?.PUBLIC_BASE_URL,

@@ -139,7 +139,11 @@ export function dialAgentTwiml(opts: {
   ];
 }
 
-/** The agent's leg: accept with any key, or the leg hangs up. */
+/**
+ * The agent's leg: accept with any key, or the leg hangs up. `finishOnKey=""`
+ * because Twilio's default (`#`) would swallow `#` as "end of input" and
+ * report no digits, so an agent pressing # would be dropped.
+ */
 export function screeningTwiml(
   base: string | undefined,
   department: string,
@@ -155,6 +159,7 @@ export function screeningTwiml(
       input: "dtmf",
       numDigits: 1,
       timeout: 8,
+      finishOnKey: "",
       action: stepUrl(base, "voice-action", query),
       method: "POST",
     }, [

@@ -12,13 +12,19 @@ const e164 = (name: string) =>
     z.regex(E164, `${name} must be an E.164 number like +15877428885`),
   );
 
+const authToken = (name: string) =>
+  z.string(`${name} is missing`).check(
+    z.regex(/^[0-9a-f]{32}$/, `${name} must be 32 hex digits`),
+  );
+
 const schema = z.object({
   TWILIO_ACCOUNT_SID: z.string("TWILIO_ACCOUNT_SID is missing").check(
     z.regex(/^AC[0-9a-f]{32}$/, "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits"),
   ),
-  TWILIO_AUTH_TOKEN: z.string("TWILIO_AUTH_TOKEN is missing").check(
-    z.regex(/^[0-9a-f]{32}$/, "TWILIO_AUTH_TOKEN must be 32 hex digits"),
-  ),
+  TWILIO_AUTH_TOKEN: authToken("TWILIO_AUTH_TOKEN"),
+  // Set only while a rotation is under way: webhooks Twilio signed with the
+  // old token (in flight, or before the new one took effect) still verify.
+  TWILIO_AUTH_TOKEN_PREVIOUS: z.optional(authToken("TWILIO_AUTH_TOKEN_PREVIOUS")),
   PUBLIC_BASE_URL: z.string("PUBLIC_BASE_URL is missing").check(
     z.regex(
       /^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?\/functions\/v1\/?$/,

@@ -12,9 +12,11 @@ export class TwilioFormError extends Error {
 export const MAX_FORM_BYTES = 64 * 1024;
 
 /**
- * Reads the body once, as text (the JSON variant's signature needs the raw
- * bytes), and parses the form. Repeated keys and empty values are kept: both
- * count in the signature.
+ * Reads the body once, as a stream, and gives up as soon as it passes
+ * `maxBytes`: a chunked upload has no Content-Length to refuse up front, and
+ * reading it whole first (`req.arrayBuffer()`) would hold all of it in memory
+ * before the 413. The raw text is kept (the JSON variant's signature hashes
+ * it). Repeated keys and empty values are kept: both count in the signature.
  */
 export async function readTwilioForm(
   req: Request,
@@ -28,10 +30,36 @@ export async function readTwilioForm(
   }
   const declared = Number(req.headers.get("content-length") ?? 0);
   if (declared > maxBytes) throw new TwilioFormError(`body over ${maxBytes} bytes`, 413);
-  const bytes = new Uint8Array(await req.arrayBuffer());
-  if (bytes.length > maxBytes) throw new TwilioFormError(`body over ${maxBytes} bytes`, 413);
-  const rawBody = new TextDecoder().decode(bytes);
+  const rawBody = new TextDecoder().decode(await readCapped(req.body, maxBytes));
   return { rawBody, params: isForm ? new URLSearchParams(rawBody) : new URLSearchParams() };
+}
+
+/** The stream's bytes, or a 413 as soon as they pass `maxBytes` (the rest is never read). */
+async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<Uint8Array> {
+  if (!body) return new Uint8Array();
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    length += value.byteLength;
+    if (length > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw new TwilioFormError(`body over ${maxBytes} bytes`, 413);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return bytes;
 }
 
 /** The trimmed value of a parameter, or undefined when absent or empty. */

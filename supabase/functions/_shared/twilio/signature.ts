@@ -11,9 +11,11 @@ const encoder = new TextEncoder();
 const keys = new Map<string, Promise<CryptoKey>>();
 
 function hmacKey(authToken: string): Promise<CryptoKey> {
-  // Importing a key per request is waste: an isolate only ever sees one token.
+  // Importing a key per request is waste: an isolate sees a few tokens (ours,
+  // the previous one during a rotation, its subaccounts'), so they are kept.
   let key = keys.get(authToken);
   if (!key) {
+    if (keys.size >= 64) keys.clear();
     key = crypto.subtle.importKey(
       "raw",
       encoder.encode(authToken),
@@ -72,28 +74,72 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** A URL cut into its parts without normalising it (`new URL()` would re-encode `'`, say). */
+function splitUrl(url: string) {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)/i.exec(url);
+  if (!match) return null;
+  const [prefix, scheme, authority] = match;
+  const userInfoEnd = authority.lastIndexOf("@");
+  const hostAndPort = authority.slice(userInfoEnd + 1);
+  // A colon starts the port only after the closing bracket of an IPv6 literal.
+  const portStart = hostAndPort.indexOf(":", hostAndPort.lastIndexOf("]") + 1);
+  return {
+    scheme,
+    userInfo: authority.slice(0, userInfoEnd + 1),
+    host: portStart === -1 ? hostAndPort : hostAndPort.slice(0, portStart),
+    port: portStart === -1 ? "" : hostAndPort.slice(portStart),
+    rest: url.slice(prefix.length),
+  };
+}
+
+/** The URL with the scheme's default port added, unless it already names a port. */
+function withPort(url: string): string {
+  const parts = splitUrl(url);
+  if (!parts || parts.port) return url;
+  const port = parts.scheme.toLowerCase() === "https://" ? ":443" : ":80";
+  return parts.scheme + parts.userInfo + parts.host + port + parts.rest;
+}
+
+/** The URL without whatever port it names. */
+function withoutPort(url: string): string {
+  const parts = splitUrl(url);
+  return parts ? parts.scheme + parts.userInfo + parts.host + parts.rest : url;
+}
+
 /**
- * The URL as given, with the scheme's default port added, and with it removed:
- * Twilio is inconsistent about signing with or without `:443`/`:80`, so
- * twilio-node accepts either, and so do we.
+ * The URLs tried first, exactly as twilio-node's `validateRequest` does: the
+ * URL as received without its port and with the default port added (Twilio is
+ * inconsistent about signing `:443`/`:80`). A port is never appended to a URL
+ * that already has one.
  */
 export function urlVariants(url: string): string[] {
-  let parsed: URL;
+  return [...new Set([withoutPort(url), withPort(url)])];
+}
+
+/**
+ * twilio-node's second chance, for back ends that signed an escaped form of
+ * the URL: the WHATWG-normalised URL without and with the port, and each with
+ * its query re-encoded by Node's legacy `querystring`. Empty when the URL
+ * does not parse (twilio-node throws there; we refuse).
+ */
+export async function normalisedUrlVariants(url: string): Promise<string[]> {
+  let normalised: string;
   try {
-    parsed = new URL(url);
+    normalised = new URL(url).toString();
   } catch {
-    return [url];
+    return [];
   }
-  const defaultPort = parsed.protocol === "https:"
-    ? "443"
-    : parsed.protocol === "http:"
-    ? "80"
-    : "";
-  const authority = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/i.exec(url);
-  if (!authority || !defaultPort) return [url];
-  const [, scheme, host, rest] = authority;
-  const bare = host.replace(new RegExp(`:${defaultPort}$`), "");
-  return [...new Set([url, `${scheme}${bare}${rest}`, `${scheme}${bare}:${defaultPort}${rest}`])];
+  // Loaded only here: a request signed over the URL as received (every real
+  // Twilio webhook) never pays for the Node compatibility module.
+  const querystring = await import("node:querystring");
+  const legacy = (u: string) => {
+    const start = u.indexOf("?");
+    if (start === -1 || start === u.length - 1) return u;
+    return u.slice(0, start) + "?" + querystring.stringify(querystring.parse(u.slice(start + 1)));
+  };
+  const bare = withoutPort(normalised);
+  const ported = withPort(normalised);
+  return [...new Set([bare, ported, legacy(bare), legacy(ported)])];
 }
 
 async function sha256Hex(text: string): Promise<string> {
@@ -101,20 +147,40 @@ async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+async function anyMatches(
+  tokens: readonly string[],
+  urls: string[],
+  params: URLSearchParams,
+  signature: string,
+): Promise<boolean> {
+  let valid = false;
+  for (const token of tokens) {
+    for (const url of urls) {
+      // Every candidate is computed: no early exit on a match.
+      const expected = await computeTwilioSignature(token, url, params);
+      valid = constantTimeEqual(expected, signature) || valid;
+    }
+  }
+  return valid;
+}
+
 /**
- * True when `signature` is Twilio's for this request. For JSON-body webhooks
- * the URL carries `bodySHA256`: the URL alone is signed, and the body must
- * hash to that value.
+ * True when `signature` is Twilio's for this request under any of the auth
+ * tokens (the current one and, during a rotation, the previous one). The URL
+ * variants tried are twilio-node's, in its order. For JSON-body webhooks the
+ * URL carries `bodySHA256`: the URL alone is signed, and the body must hash
+ * to that value.
  */
 export async function validateTwilioSignature(opts: {
-  authToken: string;
+  authToken: string | readonly string[];
   signature: string | null;
   url: string;
   params: URLSearchParams;
   rawBody?: string;
 }): Promise<boolean> {
-  const { authToken, signature, url, params } = opts;
-  if (!signature) return false;
+  const { signature, url, params } = opts;
+  const tokens = typeof opts.authToken === "string" ? [opts.authToken] : opts.authToken;
+  if (!signature || tokens.length === 0) return false;
   let bodyHash: string | null = null;
   try {
     bodyHash = new URL(url).searchParams.get("bodySHA256");
@@ -122,12 +188,8 @@ export async function validateTwilioSignature(opts: {
     return false;
   }
   const signedParams = bodyHash === null ? params : new URLSearchParams();
-  let valid = false;
-  for (const variant of urlVariants(url)) {
-    // Every variant is computed: no early exit on a match.
-    const expected = await computeTwilioSignature(authToken, variant, signedParams);
-    valid = constantTimeEqual(expected, signature) || valid;
-  }
+  const valid = await anyMatches(tokens, urlVariants(url), signedParams, signature) ||
+    await anyMatches(tokens, await normalisedUrlVariants(url), signedParams, signature);
   if (!valid || bodyHash === null) return valid;
   return constantTimeEqual(await sha256Hex(opts.rawBody ?? ""), bodyHash.toLowerCase());
 }

@@ -3,15 +3,19 @@
  * render, inside an error boundary. A function's `index.ts` only supplies its
  * step (`handle`) and what a caller hears when that step fails (`rescue`).
  *
- * Order matters: the signature is checked before any database work, so an
- * unsigned request costs us one HMAC and nothing else.
+ * Order matters: the body is read under a byte cap, the request is verified
+ * (signature, and an account of ours) before any other database work, so an
+ * unsigned request costs us a few HMACs and at most one cached lookup; then
+ * every field is normalised (edge-validation.ts) before any SQL sees it.
  */
 import { type Config, loadConfig } from "../platform/config.ts";
 import { isDatabaseUnavailable, openDatabase, type Sql, withDeadline } from "../platform/db.ts";
 import { logRequest } from "../platform/log.ts";
+import { cachedLookup, databaseLookup, type SubaccountTokenLookup } from "./account.ts";
+import { normaliseWebhookParams } from "./edge-validation.ts";
 import { param, readTwilioForm, TwilioFormError } from "./form.ts";
-import { publicWebhookUrl, validateTwilioSignature } from "./signature.ts";
 import { type TwimlNode, twimlResponse } from "./twiml.ts";
+import { verifyTwilioWebhook } from "./verify.ts";
 
 export interface WebhookContext {
   slug: string;
@@ -53,6 +57,13 @@ export interface WebhookStep {
    * (`notStoredResponse`), so Twilio retries it or uses its fallback URL.
    */
   rescue(ctx: RescueContext): TwimlNode[] | Response;
+  /**
+   * Only for the step of last resort (voice-fallback): what to answer a
+   * request that could not be verified (no or bad signature, an account not
+   * ours), instead of 400/403. DB-free, stores nothing, and reveals no number
+   * or configuration: whoever sent it may not be Twilio.
+   */
+  unverified?(ctx: { slug: string; query: URLSearchParams; params: URLSearchParams }): TwimlNode[];
 }
 
 /**
@@ -66,6 +77,8 @@ export function notStoredResponse(): Response {
 function rescueResponse(rescued: TwimlNode[] | Response): Response {
   return rescued instanceof Response ? rescued : twimlResponse(rescued);
 }
+
+let subaccountTokens: SubaccountTokenLookup | undefined;
 
 /** How long the error path may spend recording the error before answering. */
 const ERROR_LOG_DEADLINE_MS = 1_000;
@@ -94,6 +107,7 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
   return async (req) => {
     const started = performance.now();
     const query = new URL(req.url).searchParams;
+    let normalised: string[] = [];
     const done = (
       res: Response,
       extra: { callSid?: string; outcome?: string; error?: string; params?: URLSearchParams },
@@ -109,6 +123,8 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
         from: extra.params?.get("From") ?? undefined,
         to: extra.params?.get("To") ?? undefined,
         error: extra.error,
+        // Which fields the edge normalised (names only, never values).
+        normalised: normalised.length > 0 ? normalised : undefined,
       });
       return res;
     };
@@ -127,7 +143,9 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
       const status = e instanceof TwilioFormError ? e.status : 400;
       return done(new Response("bad request", { status }), { error: (e as Error).message });
     }
-    const { params } = form;
+    // The signature is over the raw values; everything else sees these.
+    const { params, changed } = normaliseWebhookParams(form.params);
+    normalised = changed;
     const callSid = param(params, "CallSid");
 
     const loaded = loadConfig();
@@ -146,19 +164,42 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
     }
     const config = loaded.config;
 
-    const signature = req.headers.get("x-twilio-signature");
-    if (!signature) {
-      return done(new Response(null, { status: 400 }), { callSid, outcome: "unsigned" });
-    }
-    const valid = await validateTwilioSignature({
-      authToken: config.TWILIO_AUTH_TOKEN,
-      signature,
-      url: publicWebhookUrl(config.PUBLIC_BASE_URL, step.slug, req.url),
-      params,
+    subaccountTokens ??= cachedLookup(databaseLookup(config.SUPABASE_DB_URL));
+    const verdict = await verifyTwilioWebhook({
+      config,
+      slug: step.slug,
+      requestUrl: req.url,
+      signature: req.headers.get("x-twilio-signature"),
+      params: form.params,
       rawBody: form.rawBody,
+      lookup: subaccountTokens,
     });
-    if (!valid) {
-      return done(new Response(null, { status: 403 }), { callSid, outcome: "bad-signature" });
+    if (!verdict.ok) {
+      if (step.unverified) {
+        // Operators must see this: a wrong PUBLIC_BASE_URL or auth token
+        // sends every real call here (docs/operations.md).
+        return done(twimlResponse(step.unverified({ slug: step.slug, query, params })), {
+          callSid,
+          outcome: `unverified:${verdict.reason}`,
+          error: `answered an unverified request (${verdict.reason}) with DB-free voicemail`,
+        });
+      }
+      if (verdict.reason === "account-lookup-failed") {
+        // The database is what failed: a live call is still rescued (DB-free
+        // TwiML, nothing stored); nothing is recorded for an unverified request.
+        return done(
+          rescueResponse(step.rescue({ slug: step.slug, config, params, query })),
+          {
+            callSid,
+            outcome: "rescued:account-lookup",
+            error: `account lookup failed: ${String(verdict.error)}`,
+          },
+        );
+      }
+      return done(new Response(null, { status: verdict.status }), {
+        callSid,
+        outcome: verdict.reason,
+      });
     }
 
     try {

@@ -1,0 +1,143 @@
+/**
+ * Bodies are read as a stream with a byte cap, before the signature check: a
+ * 200 MB chunked upload (no Content-Length to refuse up front) is refused
+ * after the cap, and neither the function's process nor the local gateway
+ * holds it in memory. Memory is the process's resident set (VmRSS), sampled
+ * while the upload runs.
+ */
+import assert from "node:assert/strict";
+import { exampleEnv, residentBytes, startFunction } from "../support/function-process.ts";
+import { stoppedDatabaseUrl } from "../support/broken-database.ts";
+import { freePort } from "../../scripts/lib/function-workers.ts";
+
+const UPLOAD_BYTES = 200 * 1024 * 1024;
+const CHUNK = new TextEncoder().encode("a=" + "x".repeat(64 * 1024 - 2));
+/** Generous: the cap is 64 KiB; today's whole-body read grows by the upload's size. */
+const MAX_GROWTH_BYTES = 48 * 1024 * 1024;
+/** What the client can push before the refusal reaches it: socket buffers, a few MiB. */
+const MAX_SENT_BYTES = 16 * 1024 * 1024;
+
+/** Posts `bytes` of form body in chunks, produced only as fast as the server reads them. */
+async function chunkedUpload(url: string, bytes: number) {
+  let pulled = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled >= bytes) return controller.close();
+      pulled += CHUNK.byteLength;
+      controller.enqueue(CHUNK);
+    },
+  });
+  let status: number | "connection closed";
+  try {
+    const res = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
+    status = res.status;
+    await res.body?.cancel();
+  } catch {
+    // The server may close the connection once it has answered, mid-upload.
+    status = "connection closed";
+  }
+  return { status, pulled };
+}
+
+/** The largest resident set of `pids` (summed) while `work` runs, minus the one before. */
+async function peakGrowth<T>(pids: number[], work: () => Promise<T>) {
+  const rss = async () => (await Promise.all(pids.map(residentBytes))).reduce((a, b) => a + b);
+  const before = await rss();
+  let peak = before;
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      peak = Math.max(peak, await rss());
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const result = await work();
+  running = false;
+  await sampler;
+  peak = Math.max(peak, await rss());
+  return { growth: peak - before, result };
+}
+
+const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+Deno.test("body cap: a 200 MB chunked body is refused without the function's process growing", async () => {
+  const fn = await startFunction("voice-frontdoor", {
+    ...exampleEnv(),
+    SUPABASE_DB_URL: stoppedDatabaseUrl(),
+  });
+  try {
+    // Warm the process first, so its own start-up is not counted.
+    const warm = await fetch(fn.url, { method: "POST", body: "" });
+    await warm.body?.cancel();
+    const { growth, result } = await peakGrowth(
+      [fn.pid],
+      () => chunkedUpload(fn.url, UPLOAD_BYTES),
+    );
+    console.log(`function: rss growth ${mib(growth)}, client produced ${mib(result.pulled)}`);
+    assert.ok(growth < MAX_GROWTH_BYTES, `the process grew by ${mib(growth)}`);
+    assert.ok(result.pulled < MAX_SENT_BYTES, `the upload went on for ${mib(result.pulled)}`);
+    assert.ok(
+      result.status === 413 || result.status === "connection closed",
+      `answered ${result.status}`,
+    );
+  } finally {
+    await fn.stop();
+  }
+});
+
+Deno.test("body cap: the local gateway stops reading an upload the function has already answered", async () => {
+  const port = freePort();
+  const root = new URL("../..", import.meta.url).pathname;
+  const gateway = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-run",
+      "--allow-sys=hostname",
+      `${root}scripts/serve-functions.ts`,
+      "--port",
+      String(port),
+      "--db-url",
+      stoppedDatabaseUrl(),
+      "--env-file",
+      `${root}supabase/functions/.env.example`,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  try {
+    // voice-health answers a POST with 405 at once, without reading the body:
+    // what happens to the rest of the upload is then the gateway's doing alone.
+    const url = `http://127.0.0.1:${port}/functions/v1/voice-health`;
+    for (let i = 0; i < 200; i++) {
+      try {
+        const warm = await fetch(url, { method: "POST", body: "" });
+        await warm.body?.cancel();
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const { growth, result } = await peakGrowth(
+      [gateway.pid],
+      () => chunkedUpload(url, UPLOAD_BYTES),
+    );
+    console.log(`gateway: rss growth ${mib(growth)}, client produced ${mib(result.pulled)}`);
+    assert.ok(growth < MAX_GROWTH_BYTES, `the gateway grew by ${mib(growth)}`);
+    assert.ok(result.pulled < MAX_SENT_BYTES, `the upload went on for ${mib(result.pulled)}`);
+    assert.ok(
+      result.status === 405 || result.status === "connection closed",
+      `answered ${result.status}`,
+    );
+  } finally {
+    gateway.kill("SIGTERM");
+    await gateway.status;
+  }
+});
