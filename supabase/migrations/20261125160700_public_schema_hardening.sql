@@ -1,3 +1,6 @@
+-- Hardening of the public schema, checked object by object by
+-- supabase/tests/security_catalog.test.sql.
+--
 -- Hosted Supabase grants every new table, sequence and function in public to
 -- anon and authenticated by default, so each migration has had to revoke what
 -- it creates. Nothing in this project is for the API roles: stop the default
@@ -8,3 +11,6 @@ alter default privileges for role postgres in schema public revoke all on tables
 alter default privileges for role postgres in schema public revoke all on sequences from anon, authenticated;
 alter default privileges for role postgres in schema public revoke execute on functions from anon, authenticated;
 revoke all on all sequences in schema public from anon, authenticated;
+
+-- The one function left with a search_path taken from the caller.
+alter function public.touch_updated_at() set search_path = '';
