@@ -98,8 +98,11 @@ select h.hour_start,
 from grid g
 cross join lateral generate_series(g.first_hour, g.first_hour + interval '167 hours', interval '1 hour') as h(hour_start)
 left join calls c on c.hour_start = h.hour_start
-left join public.voicemails v
-  on v.call_sid = c.call_sid and v.recording_sid is not null and v.created_at >= g.first_hour
+-- A voicemail or a rate-limit event comes after its call started: reading
+-- only the window's rows through their time indexes beats a lookup per call.
+left join (select v.call_sid from public.voicemails v, grid
+            where v.recording_sid is not null and v.created_at >= grid.first_hour) v
+  on v.call_sid = c.call_sid
 left join (select distinct call_sid from public.analytics_events, grid
             where event_type = 'call.rate_limited' and occurred_at >= grid.first_hour) rl
   on rl.call_sid = c.call_sid
@@ -323,7 +326,10 @@ with periods(period, length, position) as (
   select c.started_at, k.state as consent, v.call_sid is not null as recorded,
          rl.call_sid is not null as rate_limited
   from public.call_logs c
-  left join public.call_recording_consent k on k.call_sid = c.call_sid
+  -- A consent row is written (and decided) after its call row: the window's
+  -- rows are found through the decided_at index, not a scan of all history.
+  left join (select call_sid, state from public.call_recording_consent
+              where decided_at >= now() - interval '7 days') k on k.call_sid = c.call_sid
   left join public.voicemails v
     on v.call_sid = c.call_sid and v.recording_sid is not null and v.created_at >= now() - interval '7 days'
   left join (select distinct call_sid from public.analytics_events
