@@ -49,7 +49,10 @@ select c.call_sid,
        floor(extract(epoch from now() - c.started_at))::integer as age_seconds
 from public.call_logs c
 left join public.telephony_numbers n on n.id = c.number_id
-where c.status in ('queued', 'ringing', 'in-progress') and c.started_at > now() - interval '4 hours'
+-- Open: no final status yet. As text, so a status added to the enum later
+-- (initiated) needs no change here; ended_at is set with every final status.
+where c.ended_at is null and c.status::text in ('initiated', 'queued', 'ringing', 'in-progress')
+  and c.started_at > now() - interval '4 hours'
 order by c.started_at;
 
 -- Calls older than 4 h that never got a final status callback: a number
@@ -57,7 +60,8 @@ order by c.started_at;
 create view monitoring.stale_calls as
 select call_sid, from_number, status, started_at, now() - started_at as age
 from public.call_logs
-where status in ('queued', 'ringing', 'in-progress') and started_at <= now() - interval '4 hours'
+where ended_at is null and status::text in ('initiated', 'queued', 'ringing', 'in-progress')
+  and started_at <= now() - interval '4 hours'
 order by started_at;
 
 -- Per hour of the last 7 days (168 rows, the current hour first, hours
@@ -72,41 +76,43 @@ order by started_at;
 --   abandoned_in_menu  the call completed without a menu choice (the caller
 --                      hung up during the greeting or the menu)
 create view monitoring.call_volume_hourly as
-with zone as (
-  select coalesce((select report_time_zone from public.operations_settings where id), 'UTC') as tz
-), grid as (
-  -- Successive local hour starts are one hour apart also across DST changes.
+with grid as (
+  -- Successive local hour starts are one hour apart also across DST changes,
+  -- so one-hour bins from the oldest local hour are the local hours.
   select tz, (date_trunc('hour', now() at time zone tz) at time zone tz) - interval '167 hours' as first_hour
-  from zone
-), calls as (
-  select g.first_hour + make_interval(hours => floor(extract(epoch from c.started_at - g.first_hour) / 3600)::integer)
-           as hour_start,
-         c.call_sid, c.status, c.menu_choice, c.screening_accepted_at, c.dial_call_status
+  from (select coalesce((select report_time_zone from public.operations_settings where id), 'UTC') as tz) zone
+), per_hour as (
+  select date_bin('1 hour', c.started_at, g.first_hour) as hour_start,
+         count(*) as calls,
+         count(*) filter (where c.screening_accepted_at is not null
+                            and c.dial_call_status in ('completed', 'answered')) as answered_by_agent,
+         count(v.call_sid) as voicemails,
+         count(rl.call_sid) as rate_limited,
+         count(*) filter (where c.status = 'completed' and c.menu_choice is null and rl.call_sid is null)
+           as abandoned_in_menu
   from grid g
   join public.call_logs c on c.started_at >= g.first_hour and c.started_at < g.first_hour + interval '168 hours'
+  -- A voicemail or a rate-limit event comes after its call started: reading
+  -- only the window's rows through their time indexes beats a lookup per call.
+  left join (select v.call_sid from public.voicemails v, grid
+              where v.recording_sid is not null and v.created_at >= grid.first_hour) v
+    on v.call_sid = c.call_sid
+  left join (select distinct e.call_sid from public.analytics_events e, grid
+              where e.event_type = 'call.rate_limited' and e.occurred_at >= grid.first_hour) rl
+    on rl.call_sid = c.call_sid
+  group by 1
 )
 select h.hour_start,
        h.hour_start at time zone g.tz as hour_local,
        g.tz as time_zone,
-       count(c.call_sid) as calls,
-       count(*) filter (where c.screening_accepted_at is not null
-                          and c.dial_call_status in ('completed', 'answered')) as answered_by_agent,
-       count(v.call_sid) as voicemails,
-       count(rl.call_sid) as rate_limited,
-       count(*) filter (where c.status = 'completed' and c.menu_choice is null and rl.call_sid is null)
-         as abandoned_in_menu
+       coalesce(p.calls, 0) as calls,
+       coalesce(p.answered_by_agent, 0) as answered_by_agent,
+       coalesce(p.voicemails, 0) as voicemails,
+       coalesce(p.rate_limited, 0) as rate_limited,
+       coalesce(p.abandoned_in_menu, 0) as abandoned_in_menu
 from grid g
 cross join lateral generate_series(g.first_hour, g.first_hour + interval '167 hours', interval '1 hour') as h(hour_start)
-left join calls c on c.hour_start = h.hour_start
--- A voicemail or a rate-limit event comes after its call started: reading
--- only the window's rows through their time indexes beats a lookup per call.
-left join (select v.call_sid from public.voicemails v, grid
-            where v.recording_sid is not null and v.created_at >= grid.first_hour) v
-  on v.call_sid = c.call_sid
-left join (select distinct call_sid from public.analytics_events, grid
-            where event_type = 'call.rate_limited' and occurred_at >= grid.first_hour) rl
-  on rl.call_sid = c.call_sid
-group by h.hour_start, g.tz
+left join per_hour p on p.hour_start = h.hour_start
 order by h.hour_start desc;
 
 -- The last 24 h of errors the functions caught (each one rescued its
@@ -252,26 +258,27 @@ create view monitoring.call_success_metrics as
 with periods(period, length, position) as (
   values ('30 minutes', interval '30 minutes', 1), ('24 hours', interval '24 hours', 2),
          ('7 days', interval '7 days', 3)
-), calls as (
-  select c.started_at,
-         rl.call_sid is not null as rate_limited,
-         c.answered_at is not null or c.status in ('in-progress', 'completed') as answered,
-         c.screening_accepted_at is not null and c.dial_call_status in ('completed', 'answered') as reached_agent,
-         v.call_sid is not null as voicemail,
-         c.status = 'completed' and c.menu_choice is null and rl.call_sid is null as abandoned,
-         c.status = 'completed' and c.menu_choice is not null as finished_with_choice,
-         extract(epoch from c.screening_accepted_at - c.started_at) as seconds_to_agent,
-         c.duration_seconds
-  from public.call_logs c
-  left join public.voicemails v
-    on v.call_sid = c.call_sid and v.recording_sid is not null and v.created_at >= now() - interval '7 days'
-  left join (select distinct call_sid from public.analytics_events
-              where event_type = 'call.rate_limited' and occurred_at >= now() - interval '7 days') rl
-    on rl.call_sid = c.call_sid
-  where c.started_at >= now() - interval '7 days'
-), counted as (
-  select p.period, p.position, now() - p.length as since,
-         count(c.started_at) as calls,
+)
+select p.period,
+       now() - p.length as since,
+       m.calls,
+       m.rate_limited,
+       m.answered,
+       m.reached_agent,
+       m.voicemails,
+       m.abandoned_in_menu,
+       m.finished_with_choice,
+       round(100.0 * m.answered / nullif(m.calls, 0), 1) as answer_rate_pct,
+       round(100.0 * m.reached_agent / nullif(m.answered, 0), 1) as agent_reached_rate_pct,
+       round(100.0 * m.voicemails / nullif(m.answered, 0), 1) as voicemail_rate_pct,
+       round(100.0 * m.abandoned_in_menu / nullif(m.answered, 0), 1) as abandon_rate_pct,
+       round(100.0 * m.served / nullif(m.finished_with_choice, 0), 1) as success_rate_pct,
+       round(m.avg_to_agent::numeric, 1) as avg_seconds_to_agent,
+       round(m.p90_to_agent::numeric, 1) as p90_seconds_to_agent,
+       round(m.avg_duration::numeric, 1) as avg_duration_seconds
+from periods p
+cross join lateral (
+  select count(*) as calls,
          count(*) filter (where c.rate_limited) as rate_limited,
          count(*) filter (where c.answered) as answered,
          count(*) filter (where c.reached_agent) as reached_agent,
@@ -282,29 +289,27 @@ with periods(period, length, position) as (
          avg(c.seconds_to_agent) filter (where c.reached_agent) as avg_to_agent,
          percentile_cont(0.9) within group (order by c.seconds_to_agent) filter (where c.reached_agent) as p90_to_agent,
          avg(c.duration_seconds) as avg_duration
-  from periods p
-  left join calls c on c.started_at >= now() - p.length
-  group by p.period, p.position, p.length
-)
-select period,
-       since,
-       calls,
-       rate_limited,
-       answered,
-       reached_agent,
-       voicemails,
-       abandoned_in_menu,
-       finished_with_choice,
-       round(100.0 * answered / nullif(calls, 0), 1) as answer_rate_pct,
-       round(100.0 * reached_agent / nullif(answered, 0), 1) as agent_reached_rate_pct,
-       round(100.0 * voicemails / nullif(answered, 0), 1) as voicemail_rate_pct,
-       round(100.0 * abandoned_in_menu / nullif(answered, 0), 1) as abandon_rate_pct,
-       round(100.0 * served / nullif(finished_with_choice, 0), 1) as success_rate_pct,
-       round(avg_to_agent::numeric, 1) as avg_seconds_to_agent,
-       round(p90_to_agent::numeric, 1) as p90_seconds_to_agent,
-       round(avg_duration::numeric, 1) as avg_duration_seconds
-from counted
-order by position;
+  from (
+    select rl.call_sid is not null as rate_limited,
+           c.answered_at is not null or c.status in ('in-progress', 'completed') as answered,
+           c.screening_accepted_at is not null and c.dial_call_status in ('completed', 'answered') as reached_agent,
+           v.call_sid is not null as voicemail,
+           c.status = 'completed' and c.menu_choice is null and rl.call_sid is null as abandoned,
+           c.status = 'completed' and c.menu_choice is not null as finished_with_choice,
+           extract(epoch from c.screening_accepted_at - c.started_at) as seconds_to_agent,
+           c.duration_seconds
+    from public.call_logs c
+    -- Voicemails and rate-limit events come after their call started: the
+    -- period's rows through their time indexes, not a lookup per call.
+    left join (select call_sid from public.voicemails
+                where recording_sid is not null and created_at >= now() - p.length) v on v.call_sid = c.call_sid
+    left join (select distinct call_sid from public.analytics_events
+                where event_type = 'call.rate_limited' and occurred_at >= now() - p.length) rl
+      on rl.call_sid = c.call_sid
+    where c.started_at >= now() - p.length
+  ) c
+) m
+order by p.position;
 
 -- Recording consent (PIPEDA) over the last 24 hours and 7 days, by call start.
 --   calls_answered        calls not rejected by the rate limiter
@@ -322,48 +327,54 @@ order by position;
 create view monitoring.consent_metrics as
 with periods(period, length, position) as (
   values ('24 hours', interval '24 hours', 1), ('7 days', interval '7 days', 2)
-), calls as (
-  select c.started_at, k.state as consent, v.call_sid is not null as recorded,
-         rl.call_sid is not null as rate_limited
-  from public.call_logs c
-  -- A consent row is written (and decided) after its call row: the window's
-  -- rows are found through the decided_at index, not a scan of all history.
-  left join (select call_sid, state from public.call_recording_consent
-              where decided_at >= now() - interval '7 days') k on k.call_sid = c.call_sid
-  left join public.voicemails v
-    on v.call_sid = c.call_sid and v.recording_sid is not null and v.created_at >= now() - interval '7 days'
-  left join (select distinct call_sid from public.analytics_events
-              where event_type = 'call.rate_limited' and occurred_at >= now() - interval '7 days') rl
-    on rl.call_sid = c.call_sid
-  where c.started_at >= now() - interval '7 days'
 )
 select p.period,
        now() - p.length as since,
-       count(*) filter (where not c.rate_limited) as calls_answered,
-       count(*) filter (where not c.rate_limited and c.consent is not null) as disclosures_played,
-       count(*) filter (where c.consent = 'granted') as implied_consents,
-       count(*) filter (where c.consent = 'declined') as opt_outs,
-       count(*) filter (where c.consent = 'unknown') as undecided,
-       count(*) filter (where not c.rate_limited and c.consent is null) as never_asked,
-       count(*) filter (where c.recorded) as recordings,
-       count(*) filter (where c.recorded and c.consent is distinct from 'granted') as recordings_without_consent
+       m.*
 from periods p
-left join calls c on c.started_at >= now() - p.length
-group by p.period, p.position, p.length
+cross join lateral (
+  select count(*) filter (where not c.rate_limited) as calls_answered,
+         count(*) filter (where not c.rate_limited and c.consent is not null) as disclosures_played,
+         count(*) filter (where c.consent = 'granted') as implied_consents,
+         count(*) filter (where c.consent = 'declined') as opt_outs,
+         count(*) filter (where c.consent = 'unknown') as undecided,
+         count(*) filter (where not c.rate_limited and c.consent is null) as never_asked,
+         count(*) filter (where c.recorded) as recordings,
+         count(*) filter (where c.recorded and c.consent is distinct from 'granted') as recordings_without_consent
+  from (
+    select k.state as consent, v.call_sid is not null as recorded, rl.call_sid is not null as rate_limited
+    from public.call_logs c
+    -- Consent rows, voicemails and rate-limit events are all written after
+    -- their call row: the period's rows through their time indexes.
+    left join (select call_sid, state from public.call_recording_consent
+                where decided_at >= now() - p.length) k on k.call_sid = c.call_sid
+    left join (select call_sid from public.voicemails
+                where recording_sid is not null and created_at >= now() - p.length) v on v.call_sid = c.call_sid
+    left join (select distinct call_sid from public.analytics_events
+                where event_type = 'call.rate_limited' and occurred_at >= now() - p.length) rl
+      on rl.call_sid = c.call_sid
+    where c.started_at >= now() - p.length
+  ) c
+) m
 order by p.position;
 
--- Per day of the last 30 days (UTC): what callers pressed in the menu.
+-- Per day (in the session's time zone) of the last 30 days: what callers
+-- pressed in the menu. The columns are the call-flow work's (issue 7:
+-- every 0 is an opt-out, also the one that ends the menu; unrecorded
+-- goodbyes: pressed 0, then reached where a voicemail would be).
 create view monitoring.menu_choices_daily as
-select date_trunc('day', occurred_at at time zone 'UTC') as day_utc,
+select date_trunc('day', occurred_at) as day,
        count(*) filter (where event_type = 'menu.sales') as sales,
        count(*) filter (where event_type = 'menu.support') as support,
        count(*) filter (where event_type = 'menu.voicemail') as voicemail,
        count(*) filter (where event_type = 'menu.repeat') as repeats,
        count(*) filter (where event_type = 'menu.retry') as retries,
-       count(*) filter (where event_type = 'menu.opt_out') as recording_opt_outs
+       count(*) filter (where event_type = 'menu.opt_out'
+                          or (event_type = 'menu.unrecorded_goodbye' and properties->>'digits' = '0'))
+         as recording_opt_outs,
+       count(*) filter (where event_type = 'menu.unrecorded_goodbye') as unrecorded_goodbyes
 from public.analytics_events
-where event_type in ('menu.sales', 'menu.support', 'menu.voicemail', 'menu.repeat', 'menu.retry', 'menu.opt_out')
-  and occurred_at >= now() - interval '30 days'
+where event_type like 'menu.%' and occurred_at >= now() - interval '30 days'
 group by 1
 order by 1 desc;
 
@@ -456,7 +467,8 @@ comment on view public.call_success_metrics is
   'Answer, agent-reached, voicemail, abandon and success rates, time to an agent, duration: last 30 min, 24 h, 7 days.';
 comment on view public.consent_metrics is
   'PIPEDA: disclosures, consents, opt-outs, never asked, and recordings without consent (must be 0): 24 h, 7 days.';
-comment on view public.menu_choices_daily is 'Per day (UTC), last 30 days: what callers pressed in the menu.';
+comment on view public.menu_choices_daily is
+  'Per day, last 30 days: what callers pressed in the menu; unrecorded_goodbyes: pressed 0, then reached the end of the menu.';
 comment on view public.dial_outcomes is 'Last 7 days: how dials to each target ended.';
 comment on view public.voicemail_inbox is 'Voicemails of the last 30 days, newest first, handled or not.';
 comment on view public.cron_job_health is 'pg_cron jobs: last run, its status, failures in the last 24 h.';
