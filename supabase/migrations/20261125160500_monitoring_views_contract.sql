@@ -64,17 +64,53 @@ where ended_at is null and status::text in ('initiated', 'queued', 'ringing', 'i
   and started_at <= now() - interval '4 hours'
 order by started_at;
 
+-- One row per call of the last 7 days with its outcome: the one place the
+-- outcomes are defined, read by call_volume_hourly, call_success_metrics and
+-- consent_metrics, and by operators who want the calls behind a figure.
+--   rate_limited         rejected busy by the rate limiter (event
+--                        call.rate_limited): never answered, not billed
+--   answered             the hotline picked up (answered_at set, or status
+--                        in-progress/completed)
+--   reached_agent        an agent accepted the screening prompt and the Dial
+--                        ended completed/answered
+--   left_voicemail       a voicemail recording was stored
+--   abandoned_in_menu    completed without a menu choice (hung up during the
+--                        greeting, the disclosure or the menu)
+--   finished_with_choice completed after choosing sales, support or voicemail
+--   seconds_to_agent     from the call's start to the agent's acceptance
+--   duration_seconds     Twilio's CallDuration
+--   consent              the call's recording consent (null: no consent row)
+-- Voicemails, rate-limit events and consent rows are all written after their
+-- call row, so each is read for the window only, through its time index,
+-- instead of being looked up call by call; a view that reads fewer calls
+-- (the last 30 minutes) passes its filter down to call_logs.
+create view monitoring.call_outcomes as
+select c.call_sid,
+       c.started_at,
+       rl.call_sid is not null as rate_limited,
+       c.answered_at is not null or c.status in ('in-progress', 'completed') as answered,
+       c.screening_accepted_at is not null and c.dial_call_status in ('completed', 'answered') as reached_agent,
+       v.call_sid is not null as left_voicemail,
+       c.status = 'completed' and c.menu_choice is null and rl.call_sid is null as abandoned_in_menu,
+       c.status = 'completed' and c.menu_choice is not null as finished_with_choice,
+       extract(epoch from c.screening_accepted_at - c.started_at) as seconds_to_agent,
+       c.duration_seconds,
+       k.state as consent
+from public.call_logs c
+left join (select call_sid from public.voicemails
+            where recording_sid is not null and created_at >= now() - interval '7 days') v on v.call_sid = c.call_sid
+left join (select distinct call_sid from public.analytics_events
+            where event_type = 'call.rate_limited' and occurred_at >= now() - interval '7 days') rl
+  on rl.call_sid = c.call_sid
+left join (select call_sid, state from public.call_recording_consent
+            where decided_at >= now() - interval '7 days') k on k.call_sid = c.call_sid
+where c.started_at >= now() - interval '7 days';
+
 -- Per hour of the last 7 days (168 rows, the current hour first, hours
 -- without calls as zeros), cut in operations_settings.report_time_zone
 -- (hour_local is the wall-clock hour there; hour_start the same instant as
--- timestamptz). A call counts in the hour it started.
---   calls              every call that reached voice-frontdoor
---   answered_by_agent  an agent accepted the screening prompt and the Dial
---                      ended completed/answered
---   voicemails         a recording was stored for the call
---   rate_limited       rejected busy by the rate limiter (event call.rate_limited)
---   abandoned_in_menu  the call completed without a menu choice (the caller
---                      hung up during the greeting or the menu)
+-- timestamptz). A call counts in the hour it started; the counts are
+-- call_outcomes' (answered_by_agent is reached_agent).
 create view monitoring.call_volume_hourly as
 with grid as (
   -- Successive local hour starts are one hour apart also across DST changes,
@@ -84,22 +120,12 @@ with grid as (
 ), per_hour as (
   select date_bin('1 hour', c.started_at, g.first_hour) as hour_start,
          count(*) as calls,
-         count(*) filter (where c.screening_accepted_at is not null
-                            and c.dial_call_status in ('completed', 'answered')) as answered_by_agent,
-         count(v.call_sid) as voicemails,
-         count(rl.call_sid) as rate_limited,
-         count(*) filter (where c.status = 'completed' and c.menu_choice is null and rl.call_sid is null)
-           as abandoned_in_menu
+         count(*) filter (where c.reached_agent) as answered_by_agent,
+         count(*) filter (where c.left_voicemail) as voicemails,
+         count(*) filter (where c.rate_limited) as rate_limited,
+         count(*) filter (where c.abandoned_in_menu) as abandoned_in_menu
   from grid g
-  join public.call_logs c on c.started_at >= g.first_hour and c.started_at < g.first_hour + interval '168 hours'
-  -- A voicemail or a rate-limit event comes after its call started: reading
-  -- only the window's rows through their time indexes beats a lookup per call.
-  left join (select v.call_sid from public.voicemails v, grid
-              where v.recording_sid is not null and v.created_at >= grid.first_hour) v
-    on v.call_sid = c.call_sid
-  left join (select distinct e.call_sid from public.analytics_events e, grid
-              where e.event_type = 'call.rate_limited' and e.occurred_at >= grid.first_hour) rl
-    on rl.call_sid = c.call_sid
+  join monitoring.call_outcomes c on c.started_at >= g.first_hour
   group by 1
 )
 select h.hour_start,
@@ -234,25 +260,17 @@ where v.handled_at is null and v.recording_sid is not null
 order by coalesce(v.recorded_at, v.created_at), v.call_sid;
 
 -- Outcomes over three periods ending now: '30 minutes' (for alerts),
--- '24 hours' and '7 days'. A call counts in a period when it started in it.
---   calls                every call that reached voice-frontdoor
---   rate_limited         rejected busy by the rate limiter (never answered)
---   answered             the hotline picked up (answered_at set, or status
---                        in-progress/completed)
---   reached_agent        an agent accepted the screening prompt and the Dial
---                        ended completed/answered
---   voicemails           a voicemail recording was stored
---   abandoned_in_menu    answered, then completed without a menu choice
---   finished_with_choice completed after a menu choice (sales, support or voicemail)
+-- '24 hours' and '7 days'. A call counts in a period when it started in it;
+-- the counts are call_outcomes' (calls: every call that reached
+-- voice-frontdoor; voicemails: left_voicemail).
 --   answer_rate_pct        = answered / calls
 --   agent_reached_rate_pct = reached_agent / answered
 --   voicemail_rate_pct     = voicemails / answered
 --   abandon_rate_pct       = abandoned_in_menu / answered
 --   success_rate_pct       = finished_with_choice calls that reached an agent
 --                            or left a voicemail / finished_with_choice
---   avg_/p90_seconds_to_agent: from the call's start to the agent's
---                        acceptance, over reached_agent calls
---   avg_duration_seconds: Twilio's CallDuration, over calls that have one
+--   avg_/p90_seconds_to_agent: over reached_agent calls (p90 interpolated)
+--   avg_duration_seconds: over calls that have a duration
 -- Percentages have one decimal; null when the denominator is zero.
 create view monitoring.call_success_metrics as
 with periods(period, length, position) as (
@@ -282,38 +300,21 @@ cross join lateral (
          count(*) filter (where c.rate_limited) as rate_limited,
          count(*) filter (where c.answered) as answered,
          count(*) filter (where c.reached_agent) as reached_agent,
-         count(*) filter (where c.voicemail) as voicemails,
-         count(*) filter (where c.abandoned) as abandoned_in_menu,
+         count(*) filter (where c.left_voicemail) as voicemails,
+         count(*) filter (where c.abandoned_in_menu) as abandoned_in_menu,
          count(*) filter (where c.finished_with_choice) as finished_with_choice,
-         count(*) filter (where c.finished_with_choice and (c.reached_agent or c.voicemail)) as served,
+         count(*) filter (where c.finished_with_choice and (c.reached_agent or c.left_voicemail)) as served,
          avg(c.seconds_to_agent) filter (where c.reached_agent) as avg_to_agent,
          percentile_cont(0.9) within group (order by c.seconds_to_agent) filter (where c.reached_agent) as p90_to_agent,
          avg(c.duration_seconds) as avg_duration
-  from (
-    select rl.call_sid is not null as rate_limited,
-           c.answered_at is not null or c.status in ('in-progress', 'completed') as answered,
-           c.screening_accepted_at is not null and c.dial_call_status in ('completed', 'answered') as reached_agent,
-           v.call_sid is not null as voicemail,
-           c.status = 'completed' and c.menu_choice is null and rl.call_sid is null as abandoned,
-           c.status = 'completed' and c.menu_choice is not null as finished_with_choice,
-           extract(epoch from c.screening_accepted_at - c.started_at) as seconds_to_agent,
-           c.duration_seconds
-    from public.call_logs c
-    -- Voicemails and rate-limit events come after their call started: the
-    -- period's rows through their time indexes, not a lookup per call.
-    left join (select call_sid from public.voicemails
-                where recording_sid is not null and created_at >= now() - p.length) v on v.call_sid = c.call_sid
-    left join (select distinct call_sid from public.analytics_events
-                where event_type = 'call.rate_limited' and occurred_at >= now() - p.length) rl
-      on rl.call_sid = c.call_sid
-    where c.started_at >= now() - p.length
-  ) c
+  from monitoring.call_outcomes c
+  where c.started_at >= now() - p.length
 ) m
 order by p.position;
 
 -- Recording consent (PIPEDA) over the last 24 hours and 7 days, by call start.
 --   calls_answered        calls not rejected by the rate limiter
---   disclosures_played    answered calls with a consent row (the frontdoor
+--   disclosures_played    of those, calls with a consent row (the frontdoor
 --                         writes it as it plays the disclosure)
 --   implied_consents      consent granted (heard the disclosure, went on)
 --   opt_outs              consent declined (pressed 0)
@@ -339,22 +340,10 @@ cross join lateral (
          count(*) filter (where c.consent = 'declined') as opt_outs,
          count(*) filter (where c.consent = 'unknown') as undecided,
          count(*) filter (where not c.rate_limited and c.consent is null) as never_asked,
-         count(*) filter (where c.recorded) as recordings,
-         count(*) filter (where c.recorded and c.consent is distinct from 'granted') as recordings_without_consent
-  from (
-    select k.state as consent, v.call_sid is not null as recorded, rl.call_sid is not null as rate_limited
-    from public.call_logs c
-    -- Consent rows, voicemails and rate-limit events are all written after
-    -- their call row: the period's rows through their time indexes.
-    left join (select call_sid, state from public.call_recording_consent
-                where decided_at >= now() - p.length) k on k.call_sid = c.call_sid
-    left join (select call_sid from public.voicemails
-                where recording_sid is not null and created_at >= now() - p.length) v on v.call_sid = c.call_sid
-    left join (select distinct call_sid from public.analytics_events
-                where event_type = 'call.rate_limited' and occurred_at >= now() - p.length) rl
-      on rl.call_sid = c.call_sid
-    where c.started_at >= now() - p.length
-  ) c
+         count(*) filter (where c.left_voicemail) as recordings,
+         count(*) filter (where c.left_voicemail and c.consent is distinct from 'granted') as recordings_without_consent
+  from monitoring.call_outcomes c
+  where c.started_at >= now() - p.length
 ) m
 order by p.position;
 
@@ -432,6 +421,7 @@ create view monitoring.cron_job_health as select * from monitoring.cron_job_runs
 
 -- The public faces: security_invoker, so each runs with its caller's rights.
 create view public.active_calls with (security_invoker = true) as select * from monitoring.active_calls;
+create view public.call_outcomes with (security_invoker = true) as select * from monitoring.call_outcomes;
 create view public.stale_calls with (security_invoker = true) as select * from monitoring.stale_calls;
 create view public.call_volume_hourly with (security_invoker = true) as
   select * from monitoring.call_volume_hourly;
@@ -453,6 +443,8 @@ create view public.voicemail_inbox with (security_invoker = true) as select * fr
 create view public.cron_job_health with (security_invoker = true) as select * from monitoring.cron_job_health;
 
 comment on view public.active_calls is 'Calls in progress now (started within 4 h, no final status), with age and stage.';
+comment on view public.call_outcomes is
+  'Each call of the last 7 days with its outcome (rate-limited, answered, agent, voicemail, abandoned) and consent.';
 comment on view public.stale_calls is 'Calls older than 4 h without a final status: missing or lost status callbacks.';
 comment on view public.call_volume_hourly is
   'Last 7 days per hour (operations_settings.report_time_zone): calls, answered by an agent, voicemails, rate-limited, abandoned in the menu.';
@@ -475,12 +467,12 @@ comment on view public.cron_job_health is 'pg_cron jobs: last run, its status, f
 
 revoke all on all tables in schema monitoring from public, anon, authenticated;
 grant select on all tables in schema monitoring to ops;
-revoke all on table public.active_calls, public.stale_calls, public.call_volume_hourly, public.recent_errors,
+revoke all on table public.active_calls, public.call_outcomes, public.stale_calls, public.call_volume_hourly, public.recent_errors,
   public.rate_limit_violations, public.failed_transactions, public.number_provisioning_status,
   public.voicemail_backlog, public.call_success_metrics, public.consent_metrics, public.menu_choices_daily,
   public.dial_outcomes, public.voicemail_inbox, public.cron_job_health
 from anon, authenticated;
-grant select on table public.active_calls, public.stale_calls, public.call_volume_hourly, public.recent_errors,
+grant select on table public.active_calls, public.call_outcomes, public.stale_calls, public.call_volume_hourly, public.recent_errors,
   public.rate_limit_violations, public.failed_transactions, public.number_provisioning_status,
   public.voicemail_backlog, public.call_success_metrics, public.consent_metrics, public.menu_choices_daily,
   public.dial_outcomes, public.voicemail_inbox, public.cron_job_health

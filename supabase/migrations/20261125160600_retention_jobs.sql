@@ -5,13 +5,16 @@
 
 create extension if not exists pg_cron;
 
-/** Cutoff for a retention period: now() minus the setting's days. */
-create function public.retention_cutoff(p_days integer) returns timestamptz
+/**
+ * Deletes the rows of p_table whose p_column is older than p_days days, in
+ * batches; returns how many. Callers pass fixed names, never user input.
+ */
+create function public.retention_delete(p_table regclass, p_column text, p_days integer, p_batch integer)
+returns integer
 language sql
-stable
 set search_path = ''
 as $$
-  select now() - make_interval(days => p_days)
+  select public.delete_in_batches(p_table, format('%I < %L', p_column, now() - make_interval(days => p_days)), p_batch)
 $$;
 
 /** Deletes error_logs older than error_log_retention_days (default 90); returns rows deleted. */
@@ -19,9 +22,8 @@ create function public.retention_purge_error_logs(p_batch integer default 5000) 
 language sql
 set search_path = ''
 as $$
-  select public.delete_in_batches('public.error_logs',
-    format('occurred_at < %L', public.retention_cutoff(s.error_log_retention_days)), p_batch)
-  from public.operations_settings s where s.id
+  select public.retention_delete('public.error_logs', 'occurred_at', error_log_retention_days, p_batch)
+  from public.operations_settings where id
 $$;
 
 /**
@@ -32,11 +34,9 @@ create function public.retention_purge_events(p_batch integer default 5000) retu
 language sql
 set search_path = ''
 as $$
-  select public.delete_in_batches('public.call_lifecycle',
-           format('received_at < %L', public.retention_cutoff(s.event_retention_days)), p_batch)
-       + public.delete_in_batches('public.analytics_events',
-           format('occurred_at < %L', public.retention_cutoff(s.event_retention_days)), p_batch)
-  from public.operations_settings s where s.id
+  select public.retention_delete('public.call_lifecycle', 'received_at', event_retention_days, p_batch)
+       + public.retention_delete('public.analytics_events', 'occurred_at', event_retention_days, p_batch)
+  from public.operations_settings where id
 $$;
 
 /**
@@ -50,16 +50,13 @@ language plpgsql
 set search_path = ''
 as $$
 declare
-  v_days integer;
   v_deleted integer;
 begin
-  select recording_retention_days into v_days from public.operations_settings where id;
   perform set_config('hotline.deletion_reason', 'retention', true);
-  v_deleted := public.delete_in_batches('public.voicemails',
-    format('created_at < %L', public.retention_cutoff(v_days)), p_batch);
+  select public.retention_delete('public.voicemails', 'created_at', recording_retention_days, p_batch)
+    into v_deleted from public.operations_settings where id;
   perform set_config('hotline.deletion_reason', '', true);
-  perform public.delete_in_batches('public.twilio_recording_deletions',
-    format('deleted_at < %L', public.retention_cutoff(30)), p_batch);
+  perform public.retention_delete('public.twilio_recording_deletions', 'deleted_at', 30, p_batch);
   return v_deleted;
 end
 $$;
@@ -69,9 +66,8 @@ create function public.retention_purge_cron_history(p_batch integer default 5000
 language sql
 set search_path = ''
 as $$
-  select public.delete_in_batches('cron.job_run_details',
-    format('start_time < %L', public.retention_cutoff(s.cron_history_retention_days)), p_batch)
-  from public.operations_settings s where s.id
+  select public.retention_delete('cron.job_run_details', 'start_time', cron_history_retention_days, p_batch)
+  from public.operations_settings where id
 $$;
 
 select cron.schedule('error-logs-retention', '10 3 * * *', 'select public.retention_purge_error_logs()');
@@ -82,7 +78,7 @@ select cron.schedule('cron-history-retention', '30 3 * * *', 'select public.rete
 create index analytics_events_occurred_idx on public.analytics_events (occurred_at);
 
 revoke execute on function
-  public.retention_cutoff(integer),
+  public.retention_delete(regclass, text, integer, integer),
   public.retention_purge_error_logs(integer),
   public.retention_purge_events(integer),
   public.retention_purge_recordings(integer),
