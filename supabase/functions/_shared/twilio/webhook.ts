@@ -25,8 +25,6 @@ export interface WebhookContext {
   /** Our own query parameters on the action URL (opaque ASCII values we wrote). */
   query: URLSearchParams;
   callSid: string | undefined;
-  /** `I-Twilio-Idempotency-Token`: the same on every redelivery of one webhook. */
-  idempotencyToken: string | undefined;
   sql(): Sql;
 }
 
@@ -213,7 +211,6 @@ export function serveTwilioWebhook(step: WebhookStep): (req: Request) => Promise
         params,
         query,
         callSid,
-        idempotencyToken: req.headers.get("i-twilio-idempotency-token") ?? undefined,
         sql: () => {
           if (!sql) throw new Error(`${step.slug} is declared database-free`);
           return sql;
