@@ -1,0 +1,255 @@
+/**
+ * Fault injection at every Twilio call of provisioning and release: the
+ * stand-in fails (503), hangs past the client's timeout, or acts and then
+ * drops the connection, at the n-th call of a clean run; optionally the
+ * three calls after it fail too (so the reconciling read or the undo fails
+ * and the resumer must finish). Afterwards the resumer runs until nothing is
+ * open, and the stand-in's state is compared with the database: no orphaned
+ * number or subaccount, no dangling row, nothing bought, released or closed
+ * twice. The figures are printed at the end.
+ */
+import assert from "node:assert/strict";
+import { testSql } from "../support/stack.ts";
+import { type Fault, TwilioStandIn } from "../support/twilio-stand-in.ts";
+import {
+  checkInvariants,
+  expireLeases,
+  type Invariants,
+  provisioningClient,
+} from "../support/provisioning.ts";
+
+const sql = testSql();
+const figures = { scenarios: 0, faultsInjected: 0, orphans: 0, dangling: 0, doubled: 0 };
+const FAULTS: Fault[] = [
+  { kind: "fail", status: 503, code: 20503 },
+  { kind: "hang" },
+  { kind: "drop" },
+];
+const key = () => `fault-${crypto.randomUUID()}`;
+
+/** Runs the resumer (leases fast-forwarded) until no transaction is open. */
+async function resumeUntilSettled(call: ReturnType<typeof provisioningClient>) {
+  for (let i = 0; i < 6; i++) {
+    const [{ open }] = await sql`
+      select count(*)::int as open from public.telephony_transactions
+       where status in ('pending', 'running', 'compensating')`;
+    if (open === 0) return;
+    await expireLeases(sql);
+    const res = await call("POST", "/transactions/resume");
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  }
+}
+
+function tally(inv: Invariants, label: string) {
+  figures.orphans += inv.orphanedNumbers.length + inv.orphanedAccounts.length;
+  figures.dangling += inv.danglingRows.length;
+  figures.doubled += inv.doubled.length;
+  assert.deepEqual(inv, {
+    orphanedNumbers: [],
+    danglingRows: [],
+    orphanedAccounts: [],
+    doubled: [],
+    openTransactions: 0,
+  }, label);
+}
+
+/** How many Twilio calls a clean run of `action` makes. */
+async function cleanCallCount(
+  action: (call: ReturnType<typeof provisioningClient>, standIn: TwilioStandIn) => Promise<unknown>,
+): Promise<number> {
+  const standIn = new TwilioStandIn().start();
+  const call = provisioningClient(standIn);
+  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
+  const before = standIn.requestCount;
+  await action(call, standIn);
+  const n = standIn.requestCount - before;
+  await cleanUp(call, standIn);
+  return n;
+}
+
+/** Releases what a scenario left active, so the next one starts clean. */
+async function cleanUp(call: ReturnType<typeof provisioningClient>, standIn: TwilioStandIn) {
+  standIn.clearFaults();
+  const active = await sql`
+    select e164 from public.telephony_numbers where state = 'active' and phone_number_sid is not null`;
+  for (const { e164 } of active) {
+    const res = await call("DELETE", `/numbers/${encodeURIComponent(e164)}`);
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+  }
+  await sql`delete from public.telephony_numbers where state = 'released'`;
+  await sql`delete from public.telephony_subaccounts where client is not null`;
+  await standIn.stop();
+}
+
+const provisionWithSubaccount = (call: ReturnType<typeof provisioningClient>) =>
+  call("POST", "/numbers", {
+    key: key(),
+    body: { client: "Faulty Co", areaCode: "587", subaccount: true },
+  });
+const provisionPlain = (call: ReturnType<typeof provisioningClient>) =>
+  call("POST", "/numbers", { key: key(), body: { client: "Faulty Co", areaCode: "403" } });
+
+/** One scenario: fault at call n (+ failures right after), then the resumer, then the checks. */
+async function scenario(
+  label: string,
+  setup: (call: ReturnType<typeof provisioningClient>) => Promise<void>,
+  action: (call: ReturnType<typeof provisioningClient>) => Promise<{ status: number }>,
+  n: number,
+  fault: Fault,
+  followUpFailures: number,
+) {
+  const standIn = new TwilioStandIn().start();
+  const call = provisioningClient(standIn);
+  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
+  await setup(call);
+  standIn.faultAt(n, fault);
+  for (let i = 1; i <= followUpFailures; i++) {
+    standIn.faultAt(n + i, { kind: "fail", status: 500, code: 20500 });
+  }
+  figures.faultsInjected += 1 + followUpFailures;
+  figures.scenarios++;
+  const res = await action(call);
+  assert.ok([200, 201, 409, 502].includes(res.status), `${label}: ${JSON.stringify(res)}`);
+  standIn.clearFaults();
+  await resumeUntilSettled(call);
+  tally(await checkInvariants(sql, standIn), label);
+  // Every undo ran at most once with effect (checked above) and no step is left mid-way.
+  const [{ stuck }] = await sql`
+    select count(*)::int as stuck from public.telephony_transaction_steps
+     where status in ('started', 'compensating', 'compensation_failed')`;
+  assert.equal(stuck, 0, `${label}: steps left mid-way`);
+  await cleanUp(call, standIn);
+}
+
+for (
+  const [name, action] of [
+    ["provision with a subaccount", provisionWithSubaccount],
+    ["provision", provisionPlain],
+  ] as const
+) {
+  Deno.test(`faults: at every Twilio call of "${name}"`, async () => {
+    const calls = await cleanCallCount(action);
+    assert.ok(calls >= 3, `a clean ${name} makes ${calls} Twilio calls`);
+    for (let n = 1; n <= calls; n++) {
+      for (const fault of FAULTS) {
+        for (const followUp of [0, 3]) {
+          await scenario(
+            `${name}: ${fault.kind} at call ${n} +${followUp}`,
+            async () => {},
+            action,
+            n,
+            fault,
+            followUp,
+          );
+        }
+      }
+    }
+  });
+}
+
+Deno.test("faults: at every Twilio call of a release", async () => {
+  let e164 = "";
+  const setup = async (call: ReturnType<typeof provisioningClient>) => {
+    const res = await provisionWithSubaccount(call);
+    assert.equal(res.status, 201);
+    e164 = res.body.number.e164;
+  };
+  const release = (call: ReturnType<typeof provisioningClient>) =>
+    call("DELETE", `/numbers/${encodeURIComponent(e164)}`);
+  // A clean release is one DELETE; with retries and reads, faults reach the calls after it.
+  for (let n = 1; n <= 3; n++) {
+    for (const fault of FAULTS) {
+      for (const followUp of [0, 3]) {
+        await scenario(
+          `release: ${fault.kind} at call ${n} +${followUp}`,
+          setup,
+          release,
+          n,
+          fault,
+          followUp,
+        );
+      }
+    }
+  }
+});
+
+Deno.test("faults: an undo that keeps failing leaves the transaction needs_attention", async () => {
+  const standIn = new TwilioStandIn().start();
+  const call = provisioningClient(standIn);
+  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
+  // The webhook update is refused outright, then every release of the bought number fails.
+  standIn.faultOn("POST", /IncomingPhoneNumbers\/PN[0-9a-f]+\.json$/, {
+    kind: "fail",
+    status: 400,
+    code: 21609,
+  });
+  standIn.faultOn(
+    "DELETE",
+    /IncomingPhoneNumbers\/PN/,
+    { kind: "fail", status: 500, code: 20500 },
+    1000,
+  );
+  const res = await provisionPlain(call);
+  assert.equal(res.status, 502);
+  assert.equal(res.body.error.code, "twilio_unavailable");
+  const id = res.body.error.transactionId;
+  await resumeUntilSettled(call);
+  const [tx] = await sql`select status from public.telephony_transactions where id = ${id}`;
+  assert.equal(tx.status, "needs_attention");
+  const steps = await sql`
+    select name, status, attempts from public.telephony_transaction_steps
+     where transaction_id = ${id} order by position`;
+  assert.deepEqual(steps.map((s) => `${s.name}:${s.status}`), [
+    "reserve_number:completed",
+    "buy_number:compensation_failed",
+    "configure_webhooks:failed",
+    "activate_number:pending",
+  ]);
+  assert.equal(steps[1].attempts, 6);
+  // The number is still bought, and flagged, not forgotten.
+  assert.equal(standIn.ownedNumbers().length, 1);
+  // An operator fixes Twilio, then undoes it by hand; here: the stand-in recovers.
+  standIn.clearFaults();
+  for (const n of standIn.ownedNumbers()) standIn.numbers.delete(n.sid);
+  await sql`update public.telephony_transactions set status = 'failed' where id = ${id}`;
+  await sql`delete from public.telephony_numbers where last_transaction_id = ${id}`;
+  await standIn.stop();
+});
+
+Deno.test("faults: an undo that fails once is retried and runs once", async () => {
+  const standIn = new TwilioStandIn().start();
+  const call = provisioningClient(standIn);
+  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
+  standIn.faultOn("POST", /IncomingPhoneNumbers\/PN[0-9a-f]+\.json$/, {
+    kind: "fail",
+    status: 400,
+    code: 21609,
+  });
+  // Three failures exhaust one attempt of the DELETE (the client retries it twice).
+  standIn.faultOn(
+    "DELETE",
+    /IncomingPhoneNumbers\/PN/,
+    { kind: "fail", status: 503, code: 20503 },
+    3,
+  );
+  const res = await provisionPlain(call);
+  assert.equal(res.status, 502);
+  assert.equal(res.body.error.code, "twilio_failed");
+  assert.equal(res.body.error.transactionStatus, "compensated");
+  const released = [...standIn.effects.numbersReleased.values()];
+  assert.deepEqual(released, [1]);
+  tally(await checkInvariants(sql, standIn), "undo retried");
+  await standIn.stop();
+});
+
+Deno.test("faults: figures", () => {
+  console.log(
+    `provisioning fault matrix: ${figures.scenarios} scenarios, ${figures.faultsInjected} faults injected, ` +
+      `${figures.orphans} orphans found, ${figures.dangling} dangling rows, ${figures.doubled} doubled effects`,
+  );
+  assert.ok(figures.scenarios > 0);
+});
+
+Deno.test("teardown", async () => {
+  await sql.end();
+});
