@@ -5,16 +5,18 @@
 import assert from "node:assert/strict";
 import { testSql } from "../support/stack.ts";
 import { TwilioStandIn } from "../support/twilio-stand-in.ts";
-import { checkInvariants, provisioningClient, PUBLIC_BASE_URL } from "../support/provisioning.ts";
+import {
+  checkInvariants,
+  NO_DAMAGE,
+  provisioningClient,
+  PUBLIC_BASE_URL,
+  resetProvisioningLimits,
+} from "../support/provisioning.ts";
 
 const sql = testSql();
 const standIn = new TwilioStandIn().start();
 const call = provisioningClient(standIn);
 const key = () => `test-${crypto.randomUUID()}`;
-
-async function resetLimits() {
-  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
-}
 
 async function auditRows(idempotencyKey: string) {
   return await sql`select actor, method, path, status, outcome, transaction_id
@@ -30,7 +32,7 @@ async function counts() {
 }
 
 Deno.test("provision: buys a number, points it at the hotline, records it; release undoes it", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   const k = key();
   const res = await call("POST", "/numbers", {
     key: k,
@@ -76,17 +78,11 @@ Deno.test("provision: buys a number, points it at the hotline, records it; relea
   const again = await call("DELETE", `/numbers/${encodeURIComponent(e164)}`);
   assert.equal(again.status, 404);
   assert.equal(again.body.error.code, "number_not_found");
-  assert.deepEqual(await checkInvariants(sql, standIn), {
-    orphanedNumbers: [],
-    danglingRows: [],
-    orphanedAccounts: [],
-    doubled: [],
-    openTransactions: 0,
-  });
+  assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE);
 });
 
 Deno.test("provision: a subaccount is created and its auth token stored for its webhooks", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   const res = await call("POST", "/numbers", {
     key: key(),
     body: { client: "Subco", areaCode: "403", subaccount: true },
@@ -116,7 +112,7 @@ Deno.test("provision: a subaccount is created and its auth token stored for its 
 });
 
 Deno.test("provision: a specific number; a number already taken is 409 and nothing is kept", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   const ok = await call("POST", "/numbers", {
     key: key(),
     body: { client: "Specific", phoneNumber: "+17805550123" },
@@ -150,7 +146,7 @@ Deno.test("provision: a specific number; a number already taken is 409 and nothi
 });
 
 Deno.test("provision: an empty area code is 409 no_numbers_available; compliance errors say so", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   standIn.exhaustedAreaCodes.add("999");
   const none = await call("POST", "/numbers", {
     key: key(),
@@ -179,7 +175,7 @@ Deno.test("provision: an empty area code is 409 no_numbers_available; compliance
 });
 
 Deno.test("admin key: missing 401, wrong 403, nothing changes, both audited", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   const before = await counts();
   const k1 = key();
   const missing = await call("POST", "/numbers", {
@@ -214,7 +210,7 @@ Deno.test("admin key: missing 401, wrong 403, nothing changes, both audited", as
 });
 
 Deno.test("admin requests: malformed and invalid ones change nothing and are audited", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   const before = await counts();
   const cases: [string, string, Parameters<typeof call>[2], number, string][] = [
     ["POST", "/numbers", { key: key(), raw: "{not json" }, 400, "invalid_json"],
@@ -275,7 +271,7 @@ Deno.test("admin requests: malformed and invalid ones change nothing and are aud
 });
 
 Deno.test("idempotency: a replay answers the stored result and buys nothing; another body is 422", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   const k = key();
   const body = { client: "Replay", areaCode: "825" };
   const first = await call("POST", "/numbers", { key: k, body });
@@ -296,7 +292,7 @@ Deno.test("idempotency: a replay answers the stored result and buys nothing; ano
 });
 
 Deno.test("idempotency: the same key while the first request runs is 409", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   const slow = new TwilioStandIn().start();
   const slowCall = provisioningClient(slow);
   const sharedKey = key();
@@ -321,7 +317,7 @@ Deno.test("audit log: append-only, even for the database owner", async () => {
 });
 
 Deno.test("rate limit: provisioning is refused with 429 past the policy, before Twilio", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   await sql`insert into public.rate_limit_state (endpoint, key_kind, key, tat)
             values ('telephony-provision', 'account', 'admin', now() + interval '2 hours')`;
   const before = standIn.requestCount;
@@ -333,7 +329,7 @@ Deno.test("rate limit: provisioning is refused with 429 past the policy, before 
   assert.equal(res.body.error.code, "rate_limited");
   assert.ok(Number(res.headers.get("retry-after")) > 0);
   assert.equal(standIn.requestCount, before);
-  await resetLimits();
+  await resetProvisioningLimits(sql);
 });
 
 Deno.test("teardown", async () => {

@@ -15,7 +15,10 @@ import {
   checkInvariants,
   expireLeases,
   type Invariants,
+  NO_DAMAGE,
   provisioningClient,
+  releaseEverything,
+  resetProvisioningLimits,
 } from "../support/provisioning.ts";
 
 const sql = testSql();
@@ -44,13 +47,7 @@ function tally(inv: Invariants, label: string) {
   figures.orphans += inv.orphanedNumbers.length + inv.orphanedAccounts.length;
   figures.dangling += inv.danglingRows.length;
   figures.doubled += inv.doubled.length;
-  assert.deepEqual(inv, {
-    orphanedNumbers: [],
-    danglingRows: [],
-    orphanedAccounts: [],
-    doubled: [],
-    openTransactions: 0,
-  }, label);
+  assert.deepEqual(inv, NO_DAMAGE, label);
 }
 
 /** How many Twilio calls a clean run of `action` makes. */
@@ -59,26 +56,12 @@ async function cleanCallCount(
 ): Promise<number> {
   const standIn = new TwilioStandIn().start();
   const call = provisioningClient(standIn);
-  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
+  await resetProvisioningLimits(sql);
   const before = standIn.requestCount;
   await action(call, standIn);
   const n = standIn.requestCount - before;
-  await cleanUp(call, standIn);
+  await releaseEverything(sql, call, standIn);
   return n;
-}
-
-/** Releases what a scenario left active, so the next one starts clean. */
-async function cleanUp(call: ReturnType<typeof provisioningClient>, standIn: TwilioStandIn) {
-  standIn.clearFaults();
-  const active = await sql`
-    select e164 from public.telephony_numbers where state = 'active' and phone_number_sid is not null`;
-  for (const { e164 } of active) {
-    const res = await call("DELETE", `/numbers/${encodeURIComponent(e164)}`);
-    assert.equal(res.status, 200, JSON.stringify(res.body));
-  }
-  await sql`delete from public.telephony_numbers where state = 'released'`;
-  await sql`delete from public.telephony_subaccounts where client is not null`;
-  await standIn.stop();
 }
 
 const provisionWithSubaccount = (call: ReturnType<typeof provisioningClient>) =>
@@ -100,17 +83,18 @@ async function scenario(
 ) {
   const standIn = new TwilioStandIn().start();
   const call = provisioningClient(standIn);
-  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
+  await resetProvisioningLimits(sql);
   await setup(call);
   standIn.faultAt(n, fault);
   for (let i = 1; i <= followUpFailures; i++) {
     standIn.faultAt(n + i, { kind: "fail", status: 500, code: 20500 });
   }
-  figures.faultsInjected += 1 + followUpFailures;
   figures.scenarios++;
   const res = await action(call);
   assert.ok([200, 201, 409, 502].includes(res.status), `${label}: ${JSON.stringify(res)}`);
   standIn.clearFaults();
+  // Count the faults that fired (a planned one past the last call never does).
+  figures.faultsInjected += standIn.requests.filter((r) => r.fault).length;
   await resumeUntilSettled(call);
   tally(await checkInvariants(sql, standIn), label);
   // Every undo ran at most once with effect (checked above) and no step is left mid-way.
@@ -118,7 +102,7 @@ async function scenario(
     select count(*)::int as stuck from public.telephony_transaction_steps
      where status in ('started', 'compensating', 'compensation_failed')`;
   assert.equal(stuck, 0, `${label}: steps left mid-way`);
-  await cleanUp(call, standIn);
+  await releaseEverything(sql, call, standIn);
 }
 
 for (
@@ -173,22 +157,21 @@ Deno.test("faults: at every Twilio call of a release", async () => {
   }
 });
 
-Deno.test("faults: an undo that keeps failing leaves the transaction needs_attention", async () => {
-  const standIn = new TwilioStandIn().start();
-  const call = provisioningClient(standIn);
-  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
-  // The webhook update is refused outright, then every release of the bought number fails.
+/** The webhook update is refused outright (so the bought number must be released), and its release fails `times` times. */
+function failConfigureThenRelease(standIn: TwilioStandIn, releaseFault: Fault, times: number) {
   standIn.faultOn("POST", /IncomingPhoneNumbers\/PN[0-9a-f]+\.json$/, {
     kind: "fail",
     status: 400,
     code: 21609,
   });
-  standIn.faultOn(
-    "DELETE",
-    /IncomingPhoneNumbers\/PN/,
-    { kind: "fail", status: 500, code: 20500 },
-    1000,
-  );
+  standIn.faultOn("DELETE", /IncomingPhoneNumbers\/PN/, releaseFault, times);
+}
+
+Deno.test("faults: an undo that keeps failing leaves the transaction needs_attention", async () => {
+  const standIn = new TwilioStandIn().start();
+  const call = provisioningClient(standIn);
+  await resetProvisioningLimits(sql);
+  failConfigureThenRelease(standIn, { kind: "fail", status: 500, code: 20500 }, 1000);
   const res = await provisionPlain(call);
   assert.equal(res.status, 502);
   assert.equal(res.body.error.code, "twilio_unavailable");
@@ -219,19 +202,9 @@ Deno.test("faults: an undo that keeps failing leaves the transaction needs_atten
 Deno.test("faults: an undo that fails once is retried and runs once", async () => {
   const standIn = new TwilioStandIn().start();
   const call = provisioningClient(standIn);
-  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
-  standIn.faultOn("POST", /IncomingPhoneNumbers\/PN[0-9a-f]+\.json$/, {
-    kind: "fail",
-    status: 400,
-    code: 21609,
-  });
+  await resetProvisioningLimits(sql);
   // Three failures exhaust one attempt of the DELETE (the client retries it twice).
-  standIn.faultOn(
-    "DELETE",
-    /IncomingPhoneNumbers\/PN/,
-    { kind: "fail", status: 503, code: 20503 },
-    3,
-  );
+  failConfigureThenRelease(standIn, { kind: "fail", status: 503, code: 20503 }, 3);
   const res = await provisionPlain(call);
   assert.equal(res.status, 502);
   assert.equal(res.body.error.code, "twilio_failed");

@@ -14,16 +14,15 @@ import {
   ADMIN_KEY,
   checkInvariants,
   expireLeases,
+  NO_DAMAGE,
   provisioningClient,
   provisioningEnv,
+  releaseEverything,
+  resetProvisioningLimits,
 } from "../support/provisioning.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const sql = testSql();
-
-async function resetLimits() {
-  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
-}
 
 /** telephony-provision in a process of its own, with a Twilio timeout long enough to be killed in. */
 async function startProvisioner(standIn: TwilioStandIn) {
@@ -81,27 +80,6 @@ async function waitFor(check: () => boolean, what: string) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-async function cleanUp(call: ReturnType<typeof provisioningClient>, standIn: TwilioStandIn) {
-  standIn.clearFaults();
-  for (
-    const { e164 }
-      of await sql`select e164 from public.telephony_numbers where state = 'active' and phone_number_sid is not null`
-  ) {
-    assert.equal((await call("DELETE", `/numbers/${encodeURIComponent(e164)}`)).status, 200);
-  }
-  await sql`delete from public.telephony_numbers where state = 'released'`;
-  await sql`delete from public.telephony_subaccounts where client is not null`;
-  await standIn.stop();
-}
-
-const clean = {
-  orphanedNumbers: [],
-  danglingRows: [],
-  orphanedAccounts: [],
-  doubled: [],
-  openTransactions: 0,
-};
-
 const KILL_POINTS: [string, string, RegExp][] = [
   ["create_subaccount", "POST", /\/Accounts\.json$/],
   ["reserve_number (search)", "GET", /AvailablePhoneNumbers/],
@@ -114,7 +92,7 @@ Deno.test("crash: killed during each step (before and after Twilio acted), the r
   let kills = 0;
   for (const [step, method, path] of KILL_POINTS) {
     for (const fault of [{ kind: "hang" }, { kind: "act-hang" }] as Fault[]) {
-      await resetLimits();
+      await resetProvisioningLimits(sql);
       const standIn = new TwilioStandIn().start();
       const call = provisioningClient(standIn);
       const provisioner = await startProvisioner(standIn);
@@ -144,15 +122,15 @@ Deno.test("crash: killed during each step (before and after Twilio acted), the r
       const status = resumed.body.resumed[0].status;
       // Killed after Twilio acted on the last Twilio call: completing is right; otherwise undo.
       assert.ok(["completed", "compensated"].includes(status), `${step}/${fault.kind}: ${status}`);
-      assert.deepEqual(await checkInvariants(sql, standIn), clean, `${step}/${fault.kind}`);
-      await cleanUp(call, standIn);
+      assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE, `${step}/${fault.kind}`);
+      await releaseEverything(sql, call, standIn);
     }
   }
   console.log(`crash recovery: ${kills} processes killed mid-step, 0 orphans`);
 });
 
 Deno.test("crash: two resumers at once take each transaction exactly once", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   const standIn = new TwilioStandIn().start();
   const call = provisioningClient(standIn);
   const provisioner = await startProvisioner(standIn);
@@ -176,12 +154,12 @@ Deno.test("crash: two resumers at once take each transaction exactly once", asyn
   assert.equal(new Set([...idsA, ...idsB]).size, 4);
   for (const r of [...a.body.resumed, ...b.body.resumed]) assert.equal(r.status, "completed");
   assert.equal(standIn.effects.numbersBought, 4);
-  assert.deepEqual(await checkInvariants(sql, standIn), clean);
-  await cleanUp(call, standIn);
+  assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE);
+  await releaseEverything(sql, call, standIn);
 });
 
 Deno.test("concurrency: 20 provisions at once get 20 different numbers, each bought once", async () => {
-  await resetLimits();
+  await resetProvisioningLimits(sql);
   const standIn = new TwilioStandIn().start();
   const call = provisioningClient(standIn);
   const answers = await Promise.all(
@@ -200,8 +178,8 @@ Deno.test("concurrency: 20 provisions at once get 20 different numbers, each bou
     body: { client: "Crowd 21", areaCode: "587" },
   });
   assert.equal(over.status, 429);
-  assert.deepEqual(await checkInvariants(sql, standIn), clean);
-  await cleanUp(call, standIn);
+  assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE);
+  await releaseEverything(sql, call, standIn);
 });
 
 Deno.test("teardown", async () => {

@@ -115,3 +115,35 @@ export async function checkInvariants(
      where status in ('pending', 'running', 'compensating')`;
   return { orphanedNumbers, danglingRows, orphanedAccounts, doubled, openTransactions: open };
 }
+
+/** What every fault test must end with: nothing orphaned, dangling, doubled or open. */
+export const NO_DAMAGE: Invariants = {
+  orphanedNumbers: [],
+  danglingRows: [],
+  orphanedAccounts: [],
+  doubled: [],
+  openTransactions: 0,
+};
+
+/** Clears the provisioning rate-limit state, so a test starts with its full allowance. */
+export async function resetProvisioningLimits(sql: ReturnType<typeof testSql>): Promise<void> {
+  await sql`delete from public.rate_limit_state where endpoint = 'telephony-provision'`;
+}
+
+/** Releases every number a test left active (through the API), removes its rows, stops the stand-in. */
+export async function releaseEverything(
+  sql: ReturnType<typeof testSql>,
+  call: ReturnType<typeof provisioningClient>,
+  standIn: TwilioStandIn,
+): Promise<void> {
+  standIn.clearFaults();
+  const active = await sql`
+    select e164 from public.telephony_numbers where state = 'active' and phone_number_sid is not null`;
+  for (const { e164 } of active) {
+    const res = await call("DELETE", `/numbers/${encodeURIComponent(e164)}`);
+    if (res.status !== 200) throw new Error(`cleanup release failed: ${JSON.stringify(res.body)}`);
+  }
+  await sql`delete from public.telephony_numbers where state = 'released'`;
+  await sql`delete from public.telephony_subaccounts where client is not null`;
+  await standIn.stop();
+}

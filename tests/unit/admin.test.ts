@@ -26,7 +26,7 @@ Deno.test("admin config: the committed defaults are valid; the key needs 32 char
   const ok = parseAdminConfig({ ...env, SUPABASE_DB_URL: "postgresql://u:p@h/db" });
   assert.ok(ok.ok, JSON.stringify(ok));
   assert.equal(ok.config.TWILIO_API_BASE_URL, "https://api.twilio.com");
-  assert.equal(ok.config.TWILIO_API_TIMEOUT_MS, 10_000);
+  assert.equal(ok.config.TWILIO_API_TIMEOUT_MS, 8_000);
   const short = parseAdminConfig({
     ...env,
     ADMIN_API_KEY: "short",

@@ -4,6 +4,7 @@
  * ADMIN_API_KEY or Twilio REST setting must never stop a call being answered.
  */
 import * as z from "zod/mini";
+import { DEFAULT_TWILIO_TIMEOUT_MS } from "../twilio/rest-client.ts";
 
 const schema = z.object({
   ADMIN_API_KEY: z.string("ADMIN_API_KEY is missing").check(
@@ -51,7 +52,7 @@ export function parseAdminConfig(env: Record<string, string | undefined>): Admin
     TWILIO_API_KEY_SID: get("TWILIO_API_KEY_SID"),
     TWILIO_API_KEY_SECRET: get("TWILIO_API_KEY_SECRET"),
     TWILIO_API_BASE_URL: get("TWILIO_API_BASE_URL") ?? "https://api.twilio.com",
-    TWILIO_API_TIMEOUT_MS: get("TWILIO_API_TIMEOUT_MS") ?? "10000",
+    TWILIO_API_TIMEOUT_MS: get("TWILIO_API_TIMEOUT_MS") ?? String(DEFAULT_TWILIO_TIMEOUT_MS),
     PUBLIC_BASE_URL: get("PUBLIC_BASE_URL"),
     // HOTLINE_DB_URL wins: hosted Supabase refuses secrets named SUPABASE_*.
     DB_URL: get("HOTLINE_DB_URL") ?? get("SUPABASE_DB_URL"),

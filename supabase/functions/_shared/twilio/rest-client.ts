@@ -73,7 +73,12 @@ export interface TwilioRestOptions {
 export type TwilioResource = Record<string, unknown>;
 
 const API_VERSION = "/2010-04-01";
-export const DEFAULT_TWILIO_TIMEOUT_MS = 10_000;
+export const DEFAULT_TWILIO_TIMEOUT_MS = 8_000;
+/**
+ * One call, retries included, gives up within this: a runner renews its
+ * 30 s lease between calls, so no call may outlast the lease.
+ */
+export const TWILIO_CALL_BUDGET_MS = 20_000;
 
 /** `/2010-04-01/Accounts/{sid}/{resource}.json` (resource may be empty: the account itself). */
 export function accountPath(accountSid: string, resource = ""): string {
@@ -147,11 +152,14 @@ export class TwilioRestClient {
 
   /** One request with the retry rule: GET/DELETE on any transient failure, any method on 429. */
   async request(method: string, pathAndQuery: string, form?: URLSearchParams) {
+    const started = performance.now();
     for (let attempt = 1;; attempt++) {
       try {
         return await this.#once(method, pathAndQuery, form);
       } catch (e) {
         if (!(e instanceof TwilioRestError) || attempt >= this.#attempts) throw e;
+        const elapsed = performance.now() - started;
+        if (elapsed + this.#timeoutMs > TWILIO_CALL_BUDGET_MS) throw e;
         const blindlySafe = method === "GET" || method === "DELETE";
         if (e.status === 429 || (blindlySafe && e.details.errorClass === "transient")) {
           await sleep(Math.min(100 * 2 ** (attempt - 1), 1_000));
