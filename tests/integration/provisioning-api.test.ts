@@ -310,6 +310,32 @@ Deno.test("idempotency: the same key while the first request runs is 409", async
   await slow.stop();
 });
 
+Deno.test("idempotency: a retry after 'left to the resumer' continues the same transaction", async () => {
+  await resetProvisioningLimits(sql);
+  const k = key();
+  const body = { client: "Retry", areaCode: "403" };
+  // Twilio buys the number but the answer is lost, and Twilio cannot be read right after.
+  standIn.faultOn("POST", /IncomingPhoneNumbers\.json$/, { kind: "drop" });
+  standIn.faultOn(
+    "GET",
+    /IncomingPhoneNumbers\.json$/,
+    { kind: "fail", status: 503, code: 20503 },
+    3,
+  );
+  const bought = standIn.effects.numbersBought;
+  const first = await call("POST", "/numbers", { key: k, body });
+  assert.equal(first.status, 502, JSON.stringify(first.body));
+  assert.equal(first.body.error.code, "twilio_unavailable");
+  assert.equal(first.body.error.transactionStatus, "running");
+  // The 502 is not stored: the retry runs, finds the transaction, reconciles the purchase.
+  const retry = await call("POST", "/numbers", { key: k, body });
+  assert.equal(retry.status, 201, JSON.stringify(retry.body));
+  assert.equal(retry.body.transaction.id, first.body.error.transactionId);
+  assert.equal(standIn.effects.numbersBought, bought + 1, "bought once");
+  await call("DELETE", `/numbers/${encodeURIComponent(retry.body.number.e164)}`);
+  assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE);
+});
+
 Deno.test("audit log: append-only, even for the database owner", async () => {
   await assert.rejects(sql`update public.admin_audit_log set outcome = 'x'`, /append-only/);
   await assert.rejects(sql`delete from public.admin_audit_log`, /append-only/);
