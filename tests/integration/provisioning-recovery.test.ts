@@ -158,6 +158,47 @@ Deno.test("crash: two resumers at once take each transaction exactly once", asyn
   await releaseEverything(sql, call, standIn);
 });
 
+Deno.test("crash: a resumer skips transactions another resumer is taking, without waiting", async () => {
+  const ids = await sql`
+    insert into public.telephony_transactions (kind, status, lease_owner, lease_expires_at, attempts)
+    select 'provision_number', 'running', 'dead', now() - interval '1 second', 1
+      from generate_series(1, 4)
+    returning id`;
+  const mine = ids.map((r) => r.id as string);
+  const a = testSql({ max: 1 });
+  // A B that waited for A's locks would wait forever (A commits after B): cap it.
+  const b = testSql({ max: 1, connection: { statement_timeout: 2_000 } });
+  try {
+    // Resumer A takes two and has not committed yet (its row locks are held).
+    let releaseA!: () => void;
+    const aHolds = new Promise<void>((r) => (releaseA = r));
+    let aTook: string[] = [];
+    const aDone = a.begin(async (tx) => {
+      aTook = (await tx`
+        select public.telephony_transactions_claim_expired('resumer-a', 30, 2) as id`)
+        .map((r) => r.id as string);
+      await aHolds;
+    });
+    while (aTook.length === 0) await new Promise((r) => setTimeout(r, 10));
+    // Resumer B, on its own connection, must not block on A's rows nor take them.
+    const started = performance.now();
+    const bTook = await b`
+      select public.telephony_transactions_claim_expired('resumer-b', 30, 10) as id`
+      .then((rows) => rows.map((r) => r.id as string).filter((id) => mine.includes(id)))
+      .finally(() => releaseA());
+    const waited = performance.now() - started;
+    await aDone;
+    assert.equal(aTook.length, 2);
+    assert.equal(bTook.length, 2, JSON.stringify({ aTook, bTook }));
+    assert.deepEqual(aTook.filter((id) => bTook.includes(id)), []);
+    assert.ok(waited < 1_000, `B waited ${Math.round(waited)} ms for A's locks`);
+  } finally {
+    await sql`delete from public.telephony_transactions where id = any(${mine})`;
+    await a.end();
+    await b.end();
+  }
+});
+
 Deno.test("concurrency: 20 provisions at once get 20 different numbers, each bought once", async () => {
   await resetProvisioningLimits(sql);
   const standIn = new TwilioStandIn().start();
