@@ -105,10 +105,18 @@ Deno.test("provision: a subaccount is created and its auth token stored for its 
     "%" + account.auth_token + "%"
   }`;
   assert.equal(leak.n, 0);
-  // Released inside the subaccount.
+  // Released inside the subaccount, which goes with its last number.
   const released = await call("DELETE", `/numbers/${encodeURIComponent(res.body.number.e164)}`);
   assert.equal(released.status, 200, JSON.stringify(released.body));
+  assert.deepEqual(
+    released.body.transaction.steps.map((s: { name: string }) => s.name),
+    ["mark_releasing", "release_at_twilio", "close_subaccount", "mark_released"],
+  );
   assert.equal(standIn.numbers.has(res.body.number.sid), false);
+  assert.equal(account.status, "closed");
+  const [sub] =
+    await sql`select status from public.telephony_subaccounts where account_sid = ${account.sid}`;
+  assert.equal(sub.status, "closed");
 });
 
 Deno.test("provision: a specific number; a number already taken is 409 and nothing is kept", async () => {

@@ -140,8 +140,9 @@ Deno.test("faults: at every Twilio call of a release", async () => {
   };
   const release = (call: ReturnType<typeof provisioningClient>) =>
     call("DELETE", `/numbers/${encodeURIComponent(e164)}`);
-  // A clean release is one DELETE; with retries and reads, faults reach the calls after it.
-  for (let n = 1; n <= 3; n++) {
+  // A clean release of a subaccount's number is a DELETE and the account's close; with
+  // retries and reads, faults reach the calls after them.
+  for (let n = 1; n <= 4; n++) {
     for (const fault of FAULTS) {
       for (const followUp of [0, 3]) {
         await scenario(
@@ -196,6 +197,47 @@ Deno.test("faults: an undo that keeps failing leaves the transaction needs_atten
   for (const n of standIn.ownedNumbers()) standIn.numbers.delete(n.sid);
   await sql`update public.telephony_transactions set status = 'failed' where id = ${id}`;
   await sql`delete from public.telephony_numbers where last_transaction_id = ${id}`;
+  await standIn.stop();
+});
+
+Deno.test("faults: past the release at Twilio, a step that keeps failing is retried forward, then flagged", async () => {
+  const standIn = new TwilioStandIn().start();
+  const call = provisioningClient(standIn);
+  await resetProvisioningLimits(sql);
+  const res = await provisionWithSubaccount(call);
+  assert.equal(res.status, 201);
+  const { e164, sid } = res.body.number;
+  // The subaccount cannot be closed (refused every time); the number is released regardless.
+  standIn.faultOn("POST", /\/Accounts\/AC[0-9a-f]+\.json$/, {
+    kind: "fail",
+    status: 400,
+    code: 20008,
+  }, 1000);
+  const released = await call("DELETE", `/numbers/${encodeURIComponent(e164)}`);
+  assert.equal(released.status, 502);
+  assert.equal(released.body.error.code, "twilio_unavailable");
+  const id = released.body.error.transactionId;
+  await resumeUntilSettled(call);
+  const [tx] = await sql`select status from public.telephony_transactions where id = ${id}`;
+  assert.equal(tx.status, "needs_attention");
+  const steps = await sql`
+    select name, status, attempts from public.telephony_transaction_steps
+     where transaction_id = ${id} order by position`;
+  assert.deepEqual(steps.map((s) => `${s.name}:${s.status}`), [
+    "mark_releasing:completed",
+    "release_at_twilio:completed",
+    "close_subaccount:failed",
+    "mark_released:pending",
+  ]);
+  assert.equal(steps[2].attempts, 6);
+  // Never rolled back to active: the number is gone at Twilio, and the row says so for a person.
+  assert.equal(standIn.numbers.has(sid), false);
+  const [row] = await sql`select state from public.telephony_numbers where e164 = ${e164}`;
+  assert.equal(row.state, "needs_attention");
+  // The operator closes the subaccount by hand; here: clean up.
+  await sql`update public.telephony_transactions set status = 'failed' where id = ${id}`;
+  await sql`delete from public.telephony_numbers where e164 = ${e164}`;
+  await sql`delete from public.telephony_subaccounts where client is not null`;
   await standIn.stop();
 });
 

@@ -225,7 +225,12 @@ async function release(ctx: AdminContext, options: ProvisioningOptions): Promise
   let view = await continueKeyedTransaction(ctx, kind.kind, options);
   if (!view) {
     const [row] = await ctx.sql`
-      select n.state, n.phone_number_sid, s.account_sid
+      select n.state, n.phone_number_sid, s.account_sid,
+             -- A subaccount this API created for the client goes with its last number.
+             s.client is not null and s.status = 'active' and not exists (
+               select 1 from public.telephony_numbers o
+                where o.subaccount_id = s.id and o.e164 <> n.e164 and o.state <> 'released'
+             ) as close_subaccount
         from public.telephony_numbers n
         left join public.telephony_subaccounts s on s.id = n.subaccount_id
        where n.e164 = ${e164}`;
@@ -247,7 +252,12 @@ async function release(ctx: AdminContext, options: ProvisioningOptions): Promise
       owner,
       client: null,
       idempotencyKey: ctx.idempotencyKey,
-      request: { e164, sid: row.phone_number_sid, accountSid: row.account_sid },
+      request: {
+        e164,
+        sid: row.phone_number_sid,
+        accountSid: row.account_sid,
+        closeSubaccount: row.close_subaccount === true,
+      },
       leaseSeconds: options.leaseSeconds,
     });
     view = await driveTransaction(ctx.sql, kind, id, { owner, ...options });

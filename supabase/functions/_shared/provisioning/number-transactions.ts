@@ -4,7 +4,9 @@
  * provision_number: [create_subaccount] → reserve_number (our row, state
  *   provisioning) → buy_number (Twilio) → configure_webhooks (Twilio) →
  *   activate_number (our rows, state active)
- * release_number: mark_releasing → release_at_twilio → mark_released
+ * release_number: mark_releasing → release_at_twilio → [close_subaccount] →
+ *   mark_released (the subaccount is closed when this API created it and
+ *   this was its last number)
  *
  * Every Twilio resource we create carries the transaction's tag in its
  * FriendlyName, so an effect whose answer was lost is found again by reading
@@ -21,6 +23,11 @@ import {
 import { type Json, StepFailure, type StepState, type TransactionKind } from "./runner.ts";
 
 type JsonObject = { [key: string]: Json };
+
+/** The number a transaction left to a person is flagged for operators (number_provisioning_status). */
+const flagNumber = (tx: Sql, transactionId: string) =>
+  tx`update public.telephony_numbers set state = 'needs_attention'
+      where last_transaction_id = ${transactionId}`;
 
 export interface NumberStepDeps {
   sql: Sql;
@@ -104,6 +111,7 @@ export function provisionNumberKind(deps: NumberStepDeps): TransactionKind {
   const { sql, twilio } = deps;
   return {
     kind: "provision_number",
+    onNeedsAttention: flagNumber,
     stepsFor: (request) => [
       ...(request.subaccount === true ? ["create_subaccount"] : []),
       "reserve_number",
@@ -361,7 +369,13 @@ export function releaseNumberKind(deps: NumberStepDeps): TransactionKind {
     );
   return {
     kind: "release_number",
-    stepsFor: () => ["mark_releasing", "release_at_twilio", "mark_released"],
+    onNeedsAttention: flagNumber,
+    stepsFor: (request) => [
+      "mark_releasing",
+      "release_at_twilio",
+      ...(request.closeSubaccount === true ? ["close_subaccount"] : []),
+      "mark_released",
+    ],
     steps: {
       mark_releasing: {
         name: "mark_releasing",
@@ -391,6 +405,8 @@ export function releaseNumberKind(deps: NumberStepDeps): TransactionKind {
 
       release_at_twilio: {
         name: "release_at_twilio",
+        // Once released, the number is gone: the rest of the release only goes forward.
+        pivot: true,
         plan: (s) =>
           Promise.resolve({
             intent: { e164: str(s.request.e164), path: numberPath(s) },
@@ -414,14 +430,39 @@ export function releaseNumberKind(deps: NumberStepDeps): TransactionKind {
         },
       },
 
+      close_subaccount: {
+        name: "close_subaccount",
+        plan: (s) =>
+          Promise.resolve({
+            intent: { accountSid: str(s.request.accountSid) },
+            // Twilio cannot reopen a closed account: no undo.
+            undo: null,
+          }),
+        run: (intent) =>
+          twilioCall(async () => {
+            await twilio.post(accountPath(str(intent.accountSid)), { Status: "closed" });
+            return { closed: true };
+          }),
+        reconcile: async (intent) => {
+          const account = await twilio.get(accountPath(str(intent.accountSid)));
+          return account.status === "closed" ? { closed: true } : null;
+        },
+      },
+
       mark_released: {
         name: "mark_released",
         plan: (s) => Promise.resolve({ intent: { e164: str(s.request.e164) }, undo: null }),
         run: async (intent, s) => {
-          await sql`
-            update public.telephony_numbers set state = 'released', active = false
-             where e164 = ${str(intent.e164)} and last_transaction_id = ${s.transactionId}
-               and state = 'releasing'`;
+          await sql.begin(async (tx) => {
+            await tx`
+              update public.telephony_numbers set state = 'released', active = false
+               where e164 = ${str(intent.e164)} and last_transaction_id = ${s.transactionId}
+                 and state = 'releasing'`;
+            if (s.results.close_subaccount) {
+              await tx`update public.telephony_subaccounts set status = 'closed'
+                        where account_sid = ${str(s.request.accountSid)}`;
+            }
+          });
           return { e164: str(intent.e164) };
         },
         reconcile: async (intent, s) => {

@@ -12,6 +12,8 @@
  * - on failure, completed steps are compensated in reverse order; an undo is
  *   idempotent (already undone = done) and retried; one that keeps failing
  *   leaves the transaction `needs_attention`;
+ * - past a pivot step (one that cannot be undone) failures are retried
+ *   forward instead of compensated;
  * - every write checks and renews the runner's lease; the resumer takes only
  *   transactions whose lease has expired (`for update skip locked`, in SQL).
  */
@@ -58,6 +60,13 @@ export interface StepDefinition {
   reconcile(intent: JsonObject, state: StepState): Promise<JsonObject | null>;
   /** Undoes the effect; must succeed when already undone. */
   compensate?(undo: JsonObject, result: JsonObject | null, state: StepState): Promise<void>;
+  /**
+   * A point of no return (its effect cannot be undone, e.g. a released
+   * number): once it completed, later steps are retried forward, never
+   * compensated, and one that keeps failing leaves the transaction
+   * `needs_attention`.
+   */
+  pivot?: boolean;
 }
 
 /** A transaction kind: its steps by name, chosen per request. */
@@ -65,6 +74,8 @@ export interface TransactionKind {
   kind: string;
   steps: Record<string, StepDefinition>;
   stepsFor(request: JsonObject): string[];
+  /** Flags what the transaction touched when it is left to a person (same database transaction). */
+  onNeedsAttention?(tx: Sql, transactionId: string): Promise<unknown>;
 }
 
 export interface RunnerOptions {
@@ -72,11 +83,11 @@ export interface RunnerOptions {
   owner: string;
   /** Lease length; at most 30 s (the resumer's contract). */
   leaseSeconds?: number;
-  /** Undo attempts within one run before leaving it to the resumer. */
-  compensationTriesPerRun?: number;
-  /** Undo attempts in total (over all runs) before `needs_attention`. */
-  compensationMaxAttempts?: number;
-  /** Pause between undo attempts within one run. */
+  /** Attempts of an undo (or of a step past a pivot) within one run before leaving it to the resumer. */
+  triesPerRun?: number;
+  /** The same, in total over all runs, before `needs_attention`. */
+  maxAttempts?: number;
+  /** Pause between those attempts within one run. */
   retryDelayMs?: number;
 }
 
@@ -298,18 +309,20 @@ class Run {
     for (const step of loaded.steps) {
       if (step.status === "completed") continue;
       const def = this.#definition(step.name);
-      const state = this.#state(loaded.request, loaded.steps);
-      let outcome: JsonObject | StepFailure | "wait";
-      if (step.status === "started") {
-        // A runner died during this step's call: read the world, never re-send.
-        outcome = await this.#reconcile(def, step.intent ?? {}, state);
-      } else if (step.status === "pending") {
-        outcome = await this.#runStep(def, step, state);
-      } else {
-        outcome = new StepFailure("step_failed", `step ${step.name} is ${step.status}`);
+      // Past a point of no return, a failure is retried forward, never undone.
+      const forwardOnly = loaded.steps.some((s) =>
+        s.position < step.position && s.status === "completed" && this.#definition(s.name).pivot
+      );
+      let outcome = await this.#attempt(def, step, loaded);
+      const tries = this.opts.triesPerRun ?? 3;
+      for (let i = 1; forwardOnly && outcome instanceof StepFailure && i < tries; i++) {
+        await this.#reopenStep(step, outcome);
+        await sleep(this.opts.retryDelayMs ?? 200);
+        outcome = await this.#attempt(def, step, loaded);
       }
       if (outcome === "wait") return await this.#yield();
       if (outcome instanceof StepFailure) {
+        if (forwardOnly) return await this.#reopenOrGiveUp(step, outcome);
         await this.#failStep(step.position, outcome);
         return await this.#compensate(await this.#load());
       }
@@ -325,6 +338,52 @@ class Run {
                 lease_owner = null, lease_expires_at = null
           where id = ${this.id}`
     );
+  }
+
+  /** One go at a step: run it when pending, reconcile it when a runner died in its call. */
+  #attempt(
+    def: StepDefinition,
+    step: StepRow,
+    loaded: { request: JsonObject; steps: StepRow[] },
+  ): Promise<JsonObject | StepFailure | "wait"> {
+    const state = this.#state(loaded.request, loaded.steps);
+    // A runner died during this step's call: read the world, never re-send.
+    if (step.status === "started") return this.#reconcile(def, step.intent ?? {}, state);
+    if (step.status === "pending") return this.#runStep(def, step, state);
+    return Promise.resolve(new StepFailure("step_failed", `step ${step.name} is ${step.status}`));
+  }
+
+  /** A step known not to have taken effect goes back to pending, to be run again. */
+  async #reopenStep(step: StepRow, f: StepFailure): Promise<void> {
+    await this.#leased((tx) =>
+      tx`update public.telephony_transaction_steps
+            set status = 'pending', error_code = ${f.code},
+                twilio_error_code = ${f.details.externalCode ?? null}
+          where transaction_id = ${this.id} and position = ${step.position}`
+    );
+    step.status = "pending";
+  }
+
+  /** Past the point of no return: leave the step to the resumer, or to a person after too many tries. */
+  async #reopenOrGiveUp(step: StepRow, f: StepFailure): Promise<void> {
+    if (step.attempts < (this.opts.maxAttempts ?? 6)) {
+      await this.#reopenStep(step, f);
+      return await this.#yield();
+    }
+    await this.#leased(async (tx) => {
+      await tx`update public.telephony_transaction_steps
+                  set status = 'failed', error_code = ${f.code},
+                      twilio_error_code = ${f.details.externalCode ?? null},
+                      finished_at = clock_timestamp()
+                where transaction_id = ${this.id} and position = ${step.position}`;
+      await tx`update public.telephony_transactions
+                  set status = 'needs_attention', error_code = ${f.code},
+                      error_message = ${f.message.slice(0, 1000)},
+                      twilio_error_code = ${f.details.externalCode ?? null},
+                      lease_owner = null, lease_expires_at = null
+                where id = ${this.id}`;
+      await this.kind.onNeedsAttention?.(tx, this.id);
+    });
   }
 
   async #runStep(
@@ -348,6 +407,7 @@ class Run {
     );
     step.intent = planned.intent;
     step.undo = planned.undo;
+    step.attempts++;
     try {
       return await def.run(planned.intent, state);
     } catch (e) {
@@ -412,8 +472,8 @@ class Run {
 
   async #compensate(loaded: { request: JsonObject; steps: StepRow[] }): Promise<void> {
     const state = this.#state(loaded.request, loaded.steps);
-    const tries = this.opts.compensationTriesPerRun ?? 3;
-    const maxAttempts = this.opts.compensationMaxAttempts ?? 6;
+    const tries = this.opts.triesPerRun ?? 3;
+    const maxAttempts = this.opts.maxAttempts ?? 6;
     let undone = 0;
     for (const step of [...loaded.steps].reverse()) {
       // A failed step is undone too when it has an undo: its effect may exist
@@ -457,6 +517,7 @@ class Run {
             await tx`update public.telephony_transactions
                         set status = 'needs_attention', lease_owner = null, lease_expires_at = null
                       where id = ${this.id}`;
+            await this.kind.onNeedsAttention?.(tx, this.id);
           });
           return;
         }
