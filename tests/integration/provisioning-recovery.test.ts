@@ -60,6 +60,11 @@ async function startProvisioner(standIn: TwilioStandIn) {
       },
       body: JSON.stringify(body),
     }).then((r) => r.body?.cancel(), () => {/* killed mid-request: expected */});
+  const release = (e164: string) =>
+    fetch(`http://127.0.0.1:${port}/telephony-provision/numbers/${encodeURIComponent(e164)}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${ADMIN_KEY}` },
+    }).then((r) => r.body?.cancel(), () => {/* killed mid-request: expected */});
   const resume = () =>
     fetch(`http://127.0.0.1:${port}/telephony-provision/transactions/resume`, {
       method: "POST",
@@ -69,7 +74,7 @@ async function startProvisioner(standIn: TwilioStandIn) {
     child.kill("SIGKILL");
     await child.status;
   };
-  return { provision, resume, kill };
+  return { provision, release, resume, kill };
 }
 
 async function waitFor(check: () => boolean, what: string) {
@@ -127,6 +132,41 @@ Deno.test("crash: killed during each step (before and after Twilio acted), the r
     }
   }
   console.log(`crash recovery: ${kills} processes killed mid-step, 0 orphans`);
+});
+
+Deno.test("crash: a release killed during each Twilio call is finished by the resumer", async () => {
+  const points: [string, string, RegExp][] = [
+    ["release_at_twilio", "DELETE", /IncomingPhoneNumbers\/PN/],
+    ["close_subaccount", "POST", /\/Accounts\/AC[0-9a-f]+\.json$/],
+  ];
+  for (const [step, method, path] of points) {
+    for (const fault of [{ kind: "hang" }, { kind: "act-hang" }] as Fault[]) {
+      await resetProvisioningLimits(sql);
+      const standIn = new TwilioStandIn().start();
+      const call = provisioningClient(standIn);
+      const bought = await call("POST", "/numbers", {
+        key: crypto.randomUUID(),
+        body: { client: "Crashy Release", areaCode: "587", subaccount: true },
+      });
+      assert.equal(bought.status, 201);
+      const provisioner = await startProvisioner(standIn);
+      standIn.faultOn(method, path, fault);
+      const inFlight = provisioner.release(bought.body.number.e164);
+      await waitFor(() => standIn.hangingCount > 0, `${step} to hang`);
+      await provisioner.kill();
+      await inFlight;
+      await expireLeases(sql);
+      const resumed = await call("POST", "/transactions/resume");
+      assert.deepEqual(
+        resumed.body.resumed.map((r: { status: string }) => r.status),
+        ["completed"],
+        `${step}/${fault.kind}: a release past or before the DELETE ends released`,
+      );
+      assert.equal(standIn.numbers.has(bought.body.number.sid), false);
+      assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE, `${step}/${fault.kind}`);
+      await releaseEverything(sql, call, standIn);
+    }
+  }
 });
 
 Deno.test("crash: two resumers at once take each transaction exactly once", async () => {

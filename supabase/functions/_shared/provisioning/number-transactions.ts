@@ -419,14 +419,11 @@ export function releaseNumberKind(deps: NumberStepDeps): TransactionKind {
             await twilio.delete(str(intent.path));
             return { released: true };
           }),
+        // DELETE is the one write Twilio makes safe to resend: finishing the
+        // release beats undoing it (404 = it was released already).
         reconcile: async (intent) => {
-          try {
-            await twilio.get(str(intent.path));
-            return null;
-          } catch (e) {
-            if (e instanceof TwilioRestError && e.status === 404) return { released: true };
-            throw e;
-          }
+          await twilio.delete(str(intent.path));
+          return { released: true };
         },
       },
 
