@@ -168,6 +168,16 @@ function failConfigureThenRelease(standIn: TwilioStandIn, releaseFault: Fault, t
   standIn.faultOn("DELETE", /IncomingPhoneNumbers\/PN/, releaseFault, times);
 }
 
+/** Runs the resumer until the transaction settles, which must be needs_attention; its steps. */
+async function settleNeedingAttention(call: ReturnType<typeof provisioningClient>, id: string) {
+  await resumeUntilSettled(call);
+  const [tx] = await sql`select status from public.telephony_transactions where id = ${id}`;
+  assert.equal(tx.status, "needs_attention");
+  return await sql`
+    select name, status, attempts from public.telephony_transaction_steps
+     where transaction_id = ${id} order by position`;
+}
+
 Deno.test("faults: an undo that keeps failing leaves the transaction needs_attention", async () => {
   const standIn = new TwilioStandIn().start();
   const call = provisioningClient(standIn);
@@ -177,12 +187,7 @@ Deno.test("faults: an undo that keeps failing leaves the transaction needs_atten
   assert.equal(res.status, 502);
   assert.equal(res.body.error.code, "twilio_unavailable");
   const id = res.body.error.transactionId;
-  await resumeUntilSettled(call);
-  const [tx] = await sql`select status from public.telephony_transactions where id = ${id}`;
-  assert.equal(tx.status, "needs_attention");
-  const steps = await sql`
-    select name, status, attempts from public.telephony_transaction_steps
-     where transaction_id = ${id} order by position`;
+  const steps = await settleNeedingAttention(call, id);
   assert.deepEqual(steps.map((s) => `${s.name}:${s.status}`), [
     "reserve_number:completed",
     "buy_number:compensation_failed",
@@ -217,12 +222,7 @@ Deno.test("faults: past the release at Twilio, a step that keeps failing is retr
   assert.equal(released.status, 502);
   assert.equal(released.body.error.code, "twilio_unavailable");
   const id = released.body.error.transactionId;
-  await resumeUntilSettled(call);
-  const [tx] = await sql`select status from public.telephony_transactions where id = ${id}`;
-  assert.equal(tx.status, "needs_attention");
-  const steps = await sql`
-    select name, status, attempts from public.telephony_transaction_steps
-     where transaction_id = ${id} order by position`;
+  const steps = await settleNeedingAttention(call, id);
   assert.deepEqual(steps.map((s) => `${s.name}:${s.status}`), [
     "mark_releasing:completed",
     "release_at_twilio:completed",
