@@ -4,6 +4,12 @@
  * `verify_jwt` from supabase/config.toml, and passes the env file through.
  *
  *   deno run -A scripts/serve-functions.ts --port 54321 --db-url postgresql://… [--env-file F]
+ *     [--resume-every SECONDS]
+ *
+ * --resume-every stands in for hosted Supabase's pg_cron + pg_net job (there
+ * is no pg_net here): it calls POST telephony-provision/transactions/resume
+ * with the admin key on that period, so crashed provisioning transactions
+ * are finished on the local stack too.
  */
 import { parseDotenv, readFunctionsEnv } from "./lib/dotenv.ts";
 import { functionsWithoutJwt, verifyGatewayJwt } from "./lib/gateway-jwt.ts";
@@ -125,7 +131,27 @@ console.error(
   })`,
 );
 
+const resumeEvery = Deno.args.includes("--resume-every") ? Number(arg("resume-every")) : 0;
+const adminKey = functionEnv.ADMIN_API_KEY;
+const resumer = resumeEvery > 0 && adminKey
+  ? setInterval(async () => {
+    try {
+      const res = await fetch(
+        `http://127.0.0.1:${port}/functions/v1/telephony-provision/transactions/resume`,
+        { method: "POST", headers: { authorization: `Bearer ${adminKey}` } },
+      );
+      const body = await res.json();
+      if (res.status !== 200 || body.resumed?.length) {
+        console.error(`[serve-functions] resumer: ${res.status} ${JSON.stringify(body)}`);
+      }
+    } catch (e) {
+      console.error(`[serve-functions] resumer: ${(e as Error).message}`);
+    }
+  }, resumeEvery * 1000)
+  : undefined;
+
 const shutdown = async () => {
+  clearInterval(resumer);
   await workers.stopAll();
   await server.shutdown();
   Deno.exit(0);

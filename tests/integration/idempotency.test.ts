@@ -67,7 +67,7 @@ Deno.test("idempotency: same key with a different request → 422, work not done
     sideEffect(key),
   );
   assert.equal(other.status, 422);
-  assert.equal((await other.json()).error, "idempotency_key_reused");
+  assert.equal((await other.json()).error.code, "idempotency_key_reused");
   assert.equal(await count(key), 1);
 });
 

@@ -50,11 +50,13 @@ Deno.test("gateway: verify_jwt = false is read per function from config.toml", (
   assert.deepEqual([...functionsWithoutJwt(toml)], ["voice-frontdoor"]);
 });
 
-Deno.test("gateway: the committed config opens exactly the Twilio-facing functions and voice-health", () => {
+Deno.test("gateway: the committed config opens exactly the Twilio-facing functions, voice-health and the admin-key API", () => {
   const open = functionsWithoutJwt(
     Deno.readTextFileSync(new URL("../../supabase/config.toml", import.meta.url)),
   );
+  // telephony-provision checks its own admin key (Authorization: Bearer) before any work.
   assert.deepEqual([...open].sort(), [
+    "telephony-provision",
     "voice-action",
     "voice-fallback",
     "voice-frontdoor",

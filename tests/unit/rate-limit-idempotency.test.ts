@@ -25,8 +25,8 @@ Deno.test("rate limit: HTTP refusal is 429 with Retry-After and a JSON error", a
   assert.equal(res.status, 429);
   assert.equal(res.headers.get("retry-after"), "17");
   const body = await res.json();
-  assert.equal(body.error, "rate_limited");
-  assert.equal(body.retry_after_seconds, 17);
+  assert.equal(body.error.code, "rate_limited");
+  assert.equal(body.error.retryAfterSeconds, 17);
 });
 
 Deno.test("rate limit: a voice call over the limit is rejected busy, unanswered", () => {

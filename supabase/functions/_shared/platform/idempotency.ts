@@ -84,13 +84,17 @@ export function responseForClaim(claim: BeginOutcome): Response | null {
       return json(claim.status, claim.response.body, { "idempotent-replayed": "true" });
     case "in_progress":
       return json(409, {
-        error: "in_progress",
-        message: "A request with this Idempotency-Key is still running.",
+        error: {
+          code: "idempotency_in_progress",
+          message: "A request with this Idempotency-Key is still running.",
+        },
       });
     case "mismatch":
       return json(422, {
-        error: "idempotency_key_reused",
-        message: "This Idempotency-Key was used with a different request.",
+        error: {
+          code: "idempotency_key_reused",
+          message: "This Idempotency-Key was used with a different request.",
+        },
       });
     default:
       return null;

@@ -78,14 +78,16 @@ export async function takeRateLimit(
   }
 }
 
-/** HTTP APIs: 429 with Retry-After and a JSON error. */
+/** HTTP APIs: 429 with Retry-After and the admin API's JSON error shape. */
 export function rateLimitedHttpResponse(decision: RateLimitDecision): Response {
   const retryAfter = Math.max(1, decision.retryAfterSeconds);
   return new Response(
     JSON.stringify({
-      error: "rate_limited",
-      message: `Too many requests; retry in ${retryAfter} s.`,
-      retry_after_seconds: retryAfter,
+      error: {
+        code: "rate_limited",
+        message: `Too many requests; retry in ${retryAfter} s.`,
+        retryAfterSeconds: retryAfter,
+      },
     }),
     {
       status: 429,

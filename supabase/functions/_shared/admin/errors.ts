@@ -1,0 +1,34 @@
+/**
+ * Admin API errors: JSON `{"error": {"code", "message", "transactionId"?}}`,
+ * one distinct code per cause (docs/provisioning.md lists them).
+ */
+
+/** A refusal the admin API answers on purpose. */
+export class AdminError extends Error {
+  override name = "AdminError";
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly extra: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** The body of an error answer. */
+export function errorBody(code: string, message: string, extra: Record<string, unknown> = {}) {
+  return { error: { code, message, ...extra } };
+}
+
+/** A JSON answer. */
+export function jsonResponse(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", "cache-control": "no-store", ...headers },
+  });
+}
