@@ -1,7 +1,7 @@
 /**
  * Running a call step's one SQL function, and the call facts every step reads.
  */
-import { type Sql, withDeadline } from "../platform/db.ts";
+import { type Statement, timedQuery } from "../platform/db.ts";
 import type { WebhookContext } from "../twilio/webhook.ts";
 import { param } from "../twilio/form.ts";
 
@@ -14,9 +14,9 @@ export const STEP_DEADLINE_MS = 2_500;
 /** Runs the step's single SQL statement and returns its one value (column `r`). */
 export async function runStep<T>(
   ctx: WebhookContext,
-  query: (sql: Sql) => PromiseLike<readonly Record<string, unknown>[]> & { cancel?: () => void },
+  query: Statement<readonly Record<string, unknown>[]>,
 ): Promise<T> {
-  const rows = await withDeadline(query(ctx.sql()), STEP_DEADLINE_MS);
+  const rows = await timedQuery(ctx.sql(), query, { deadlineMs: STEP_DEADLINE_MS });
   return rows[0]?.r as T;
 }
 

@@ -9,6 +9,11 @@
  *   isolates share the database's connection limit.
  * - A statement timeout well under Twilio's 15 s webhook timeout, so a stuck
  *   query turns into our own TwiML instead of Twilio's "application error".
+ *   It is set per transaction (`timedQuery`), never as a connection start-up
+ *   parameter: a transaction-mode pooler refuses unknown start-up parameters
+ *   (PgBouncer: "unsupported startup parameter: statement_timeout", so every
+ *   connection fails) or drops them, and a session-level `SET` would stay on a
+ *   server connection the pooler then lends to someone else.
  */
 import type postgres from "postgres";
 
@@ -35,7 +40,6 @@ export function openDatabase(databaseUrl: string): Promise<Sql> {
       onnotice: () => {},
       connection: {
         application_name: `edge:${Deno.env.get("SB_FUNCTION_SLUG") ?? "function"}`,
-        statement_timeout: STATEMENT_TIMEOUT_MS,
       },
     })
   );
@@ -72,4 +76,44 @@ export async function withDeadline<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A statement built against the connection it must run on. */
+export type Statement<T> = (sql: Sql) => PromiseLike<T> & { cancel?: () => void };
+
+/**
+ * Runs one statement in a transaction of its own under the server-side
+ * statement timeout (`set_config(…, true)`, i.e. SET LOCAL), within a
+ * client-side deadline. Works the same directly and through a
+ * transaction-mode pooler: the setting lives and dies with the transaction.
+ *
+ * BEGIN, the setting, the statement and COMMIT are pipelined on one reserved
+ * connection: one network round trip, as a bare statement costs. A failed
+ * statement leaves the transaction aborted, and COMMIT then rolls it back.
+ */
+export function timedQuery<T>(
+  sql: Sql,
+  statement: Statement<T>,
+  opts: { deadlineMs: number; statementTimeoutMs?: number },
+): Promise<T> {
+  let query: ReturnType<Statement<T>> | undefined;
+  const run = (async () => {
+    const conn = await sql.reserve();
+    try {
+      const settled = await Promise.allSettled([
+        conn`begin`,
+        conn`select set_config('statement_timeout', ${
+          String(opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS)
+        }, true)`,
+        query = statement(conn),
+        conn`commit`,
+      ]);
+      const failed = settled.find((s) => s.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      return (settled[2] as PromiseFulfilledResult<T>).value;
+    } finally {
+      conn.release();
+    }
+  })();
+  return withDeadline(Object.assign(run, { cancel: () => query?.cancel?.() }), opts.deadlineMs);
 }

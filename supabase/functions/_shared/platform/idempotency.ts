@@ -10,7 +10,7 @@
  * Twilio webhooks key on I-Twilio-Idempotency-Token, else CallSid + step, and
  * claim and complete inside their one step function (see the call-flow SQL).
  */
-import { type Sql, withDeadline } from "./db.ts";
+import { type Sql, timedQuery } from "./db.ts";
 
 /** The key for a Twilio webhook: Twilio's token, the same on every redelivery. */
 export function webhookIdempotencyKey(
@@ -89,10 +89,12 @@ export async function withIdempotency(
   work: (ctx: IdempotentWork) => Promise<{ status: number; body: unknown }>,
 ): Promise<Response> {
   const deadline = opts.deadlineMs ?? 3_000;
-  const [row] = await withDeadline(
-    sql`select public.idempotency_begin(${opts.scope}, ${opts.key}, ${opts.fingerprint},
-                                        ${opts.leaseSeconds ?? 30}) as claim`,
-    deadline,
+  const [row] = await timedQuery(
+    sql,
+    (tx) =>
+      tx`select public.idempotency_begin(${opts.scope}, ${opts.key}, ${opts.fingerprint},
+                                         ${opts.leaseSeconds ?? 30}) as claim`,
+    { deadlineMs: deadline },
   );
   const claim = row.claim as BeginOutcome;
   const early = responseForClaim(claim);
@@ -103,18 +105,21 @@ export async function withIdempotency(
     result = await work({ takenOver: claim.outcome === "taken_over" });
   } catch (error) {
     // Release the key, so a retry runs the work again.
-    await withDeadline(
-      sql`select public.idempotency_complete(${opts.scope}, ${opts.key}, 500, null, ${leaseId}::uuid)`,
-      deadline,
+    await timedQuery(
+      sql,
+      (tx) =>
+        tx`select public.idempotency_complete(${opts.scope}, ${opts.key}, 500, null, ${leaseId}::uuid)`,
+      { deadlineMs: deadline },
     ).catch(() => {});
     throw error;
   }
-  await withDeadline(
-    sql`select public.idempotency_complete(${opts.scope}, ${opts.key}, ${result.status},
-                                           ${
-      sql.json({ body: result.body } as never)
-    }, ${leaseId}::uuid)`,
-    deadline,
+  await timedQuery(
+    sql,
+    (tx) =>
+      tx`select public.idempotency_complete(${opts.scope}, ${opts.key}, ${result.status},
+                                            ${tx.json({ body: result.body } as never)},
+                                            ${leaseId}::uuid)`,
+    { deadlineMs: deadline },
   );
   return json(result.status, result.body);
 }

@@ -7,7 +7,7 @@
  * unsigned request costs us one HMAC and nothing else.
  */
 import { type Config, loadConfig } from "../platform/config.ts";
-import { openDatabase, type Sql, withDeadline } from "../platform/db.ts";
+import { openDatabase, type Sql, timedQuery } from "../platform/db.ts";
 import { logRequest } from "../platform/log.ts";
 import { param, readTwilioForm, TwilioFormError } from "./form.ts";
 import { publicWebhookUrl, validateTwilioSignature } from "./signature.ts";
@@ -61,10 +61,12 @@ async function recordError(
   const e = error instanceof Error ? error : new Error(String(error));
   try {
     const sql = await openDatabase(config.SUPABASE_DB_URL);
-    await withDeadline(
-      sql`insert into public.error_logs (function_slug, call_sid, error_name, message)
-          values (${slug}, ${callSid ?? null}, ${e.name}, ${e.message.slice(0, 2000)})`,
-      ERROR_LOG_DEADLINE_MS,
+    await timedQuery(
+      sql,
+      (tx) =>
+        tx`insert into public.error_logs (function_slug, call_sid, error_name, message)
+           values (${slug}, ${callSid ?? null}, ${e.name}, ${e.message.slice(0, 2000)})`,
+      { deadlineMs: ERROR_LOG_DEADLINE_MS },
     );
   } catch {
     // The database may be what failed; the log line below still carries it.
