@@ -111,10 +111,10 @@ db_bootstrap() {
   db_psql "$admin" -f "$REPO_ROOT/scripts/sql/bootstrap.sql"
 }
 
-# supabase CLI with the repo as its workdir; its notice about a local URL
-# without TLS is noise here.
+# supabase CLI with the repo (or SUPABASE_WORKDIR) as its workdir; its notice
+# about a local URL without TLS is noise here.
 supabase_cli() {
-  (cd "$REPO_ROOT" && PGSSLMODE=disable "$SUPABASE" "$@")
+  (cd "${SUPABASE_WORKDIR:-$REPO_ROOT}" && PGSSLMODE=disable "$SUPABASE" "$@")
 }
 
 # Applies the migrations with `supabase db push`, exactly as on hosted
@@ -127,7 +127,7 @@ db_migrate() {
   out=$(supabase_cli db push --remote="$url" --yes 2>&1) || { printf '%s\n' "$out" >&2; die "supabase db push failed"; }
   grep -E '^Applying migration' <<<"$out" | sed 's/^/  /' >&2 || true
   applied=$(db_psql "$url" -At -c 'select version from supabase_migrations.schema_migrations' 2>/dev/null || true)
-  for file in "$REPO_ROOT"/supabase/migrations/*.sql; do
+  for file in "${SUPABASE_WORKDIR:-$REPO_ROOT}"/supabase/migrations/*.sql; do
     [ -e "$file" ] || continue
     version=$(basename "$file" | cut -d_ -f1)
     grep -qx "$version" <<<"$applied" || missing+=("$(basename "$file")")
