@@ -59,12 +59,17 @@ ensure_deno() {
   tool_works "$DENO" || die "Deno did not install: see .tools/node_modules/deno"
 }
 
+# True when .tools/bin/supabase runs and is the pinned version.
+supabase_is_pinned() {
+  tool_works "$SUPABASE" && [ "$("$SUPABASE" --version 2>/dev/null)" = "$(pinned_version supabase)" ]
+}
+
 ensure_supabase() {
-  local want
-  want=$(pinned_version supabase)
-  if tool_works "$SUPABASE" && [ "$("$SUPABASE" --version 2>/dev/null)" = "$want" ]; then return 0; fi
+  supabase_is_pinned && return 0
+  # Installed with Deno a moment ago, only not linked yet?
+  link_tool supabase "@supabase/cli-*/bin/supabase" && supabase_is_pinned && return 0
   install_tools
   link_tool supabase "@supabase/cli-*/bin/supabase" ||
     die "the Supabase CLI's platform binary is missing: see .tools/node_modules/@supabase"
-  tool_works "$SUPABASE" || die "the Supabase CLI did not install: see .tools/node_modules/supabase"
+  supabase_is_pinned || die "the Supabase CLI did not install: see .tools/node_modules/supabase"
 }
