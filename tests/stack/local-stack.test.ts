@@ -166,6 +166,58 @@ Deno.test("stack: the call tool says when the rate limit refused a call", async 
   }
 });
 
+/**
+ * Runs the call tool on a terminal (util-linux `script` gives it a pty) and
+ * answers each prompt with the next line, once the prompt is shown.
+ */
+async function interactiveCall(stateFile: string, answers: string[]): Promise<string> {
+  const command = [
+    DENO,
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    `${ROOT}/scripts/call.ts`,
+  ]
+    .join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    env: baseEnv({ HOTLINE_STACK_STATE: stateFile }),
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "null",
+    signal: AbortSignal.timeout(30_000),
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  let output = "";
+  let prompts = 0;
+  for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+    output += chunk;
+    const shown =
+      output.match(/(key \(or silence, hangup\)|speak:<seconds> or hangup) >/g)?.length ?? 0;
+    while (prompts < shown) {
+      prompts++;
+      await writer.write(new TextEncoder().encode(`${answers.shift() ?? "hangup"}\n`));
+    }
+  }
+  await writer.close().catch(() => {});
+  await child.status;
+  return output.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "");
+}
+
+Deno.test("stack: interactive, a typo is explained and asked again, not the end of the call", async () => {
+  const stack = await startStack();
+  try {
+    const out = await interactiveCall(stack.stateFile, ["x", "9", "speak:4"]);
+    assert.match(out, /"x" is not a key/);
+    assert.match(out, /Your message has been saved/);
+    assert.match(out, /call CA[0-9a-f]{32}: completed/);
+  } finally {
+    await stack.stop();
+  }
+});
+
 Deno.test("stack: no running stack → the call tool says how to start one, exit 1", async () => {
   const call = await callTool("/nonexistent/stack.json", ["1"]);
   assert.equal(call.code, 1);
