@@ -203,6 +203,8 @@ async function interactiveCall(stateFile: string, answers: string[]): Promise<st
   }
   await writer.close().catch(() => {});
   await child.status;
+  // The terminal's escape sequences (bracketed paste, cursor moves) are noise here.
+  // deno-lint-ignore no-control-regex
   return output.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, "");
 }
 
