@@ -83,28 +83,32 @@ export type Statement<T> = (sql: Sql) => PromiseLike<T> & { cancel?: () => void 
 
 /**
  * Runs one statement in a transaction of its own under the server-side
- * statement timeout (`set_config(…, true)`, i.e. SET LOCAL), within a
- * client-side deadline. Works the same directly and through a
- * transaction-mode pooler: the setting lives and dies with the transaction.
+ * statement timeout (SET LOCAL), within a client-side deadline. Works the same
+ * directly and through a transaction-mode pooler: the setting lives and dies
+ * with the transaction.
  *
- * BEGIN, the setting, the statement and COMMIT are pipelined on one reserved
- * connection: one network round trip, as a bare statement costs. A failed
- * statement leaves the transaction aborted, and COMMIT then rolls it back.
+ * BEGIN, SET LOCAL, the statement and COMMIT are pipelined on one reserved
+ * connection. BEGIN and SET LOCAL carry no parameters, so the driver sends
+ * them without waiting; the statement costs what it costs alone (with
+ * `prepare: false` its parameters are described first), and COMMIT rides
+ * along with it. A failed statement leaves the transaction aborted, and COMMIT
+ * then rolls it back.
  */
 export function timedQuery<T>(
   sql: Sql,
   statement: Statement<T>,
   opts: { deadlineMs: number; statementTimeoutMs?: number },
 ): Promise<T> {
+  const timeoutMs = Math.trunc(opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS);
+  if (!(timeoutMs > 0)) throw new RangeError("statementTimeoutMs must be a positive number");
   let query: ReturnType<Statement<T>> | undefined;
   const run = (async () => {
     const conn = await sql.reserve();
     try {
       const settled = await Promise.allSettled([
         conn`begin`,
-        conn`select set_config('statement_timeout', ${
-          String(opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS)
-        }, true)`,
+        // An integer we computed, not input: inlined, so no parameter round trip.
+        conn.unsafe(`set local statement_timeout = ${timeoutMs}`),
         query = statement(conn),
         conn`commit`,
       ]);
