@@ -111,10 +111,17 @@ db_bootstrap() {
   db_psql "$admin" -f "$REPO_ROOT/scripts/sql/bootstrap.sql"
 }
 
-# supabase CLI with the repo (or SUPABASE_WORKDIR) as its workdir; its notice
-# about a local URL without TLS is noise here.
+# supabase CLI with the repo (or SUPABASE_WORKDIR) as its workdir. A database
+# on this machine is reached without TLS (the CLI's notice about it is noise);
+# any other keeps the CLI's default, so a password never crosses a network
+# in clear text.
 supabase_cli() {
-  (cd "${SUPABASE_WORKDIR:-$REPO_ROOT}" && PGSSLMODE=disable "$SUPABASE" "$@")
+  local workdir=${SUPABASE_WORKDIR:-$REPO_ROOT}
+  if [ -z "${PGSSLMODE:-}" ] && [[ " $* " =~ @(127\.0\.0\.1|localhost)[:/] ]]; then
+    (cd "$workdir" && PGSSLMODE=disable "$SUPABASE" "$@")
+  else
+    (cd "$workdir" && "$SUPABASE" "$@")
+  fi
 }
 
 # Applies the migrations with `supabase db push`, exactly as on hosted

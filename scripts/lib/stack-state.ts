@@ -22,10 +22,16 @@ const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 /** .local/stack.json; HOTLINE_STACK_STATE names another file (the tests' stacks). */
 export const STACK_STATE_PATH = Deno.env.get("HOTLINE_STACK_STATE") ?? `${ROOT}/.local/stack.json`;
 
-/** Written once every function has answered; readable by its owner only (it holds the DB URL). */
+/**
+ * Written once every function has answered; readable by its owner only (it
+ * holds the DB URL). Written aside and renamed into place: whoever sees the
+ * file (scripts/start waits for it) sees all of it.
+ */
 export function writeStackState(state: StackState, path = STACK_STATE_PATH): void {
   Deno.mkdirSync(path.replace(/\/[^/]+$/, ""), { recursive: true });
-  Deno.writeTextFileSync(path, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
+  const partial = `${path}.${Deno.pid}.tmp`;
+  Deno.writeTextFileSync(partial, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
+  Deno.renameSync(partial, path);
 }
 
 export function removeStackState(path = STACK_STATE_PATH): void {
