@@ -119,5 +119,12 @@ export function timedQuery<T>(
       conn.release();
     }
   })();
-  return withDeadline(Object.assign(run, { cancel: () => query?.cancel?.() }), opts.deadlineMs);
+  // Cancelling the whole means cancelling the statement on the server. `state`
+  // is the statement's own (the driver sets it once the statement is sent), for
+  // a deadline that cancels only what the server has received.
+  const pending = Object.defineProperties(run, {
+    cancel: { value: () => query?.cancel?.() },
+    state: { get: () => (query as { state?: unknown } | undefined)?.state },
+  }) as Promise<T> & { cancel: () => void; state: unknown };
+  return withDeadline(pending, opts.deadlineMs);
 }
