@@ -7,12 +7,13 @@
  *   scripts/start                      # in another terminal (or any database)
  *   .tools/bin/deno task bench:rate-limit [requests] [concurrency]
  *
- * HOTLINE_BENCH_DB_URL overrides the database (default: the local stack's).
+ * HOTLINE_BENCH_DB_URL overrides the database (default: the running local
+ * stack's, from .local/stack.json, whatever its port).
  */
 import postgres from "postgres";
+import { readStackState } from "../scripts/lib/stack-state.ts";
 
-const DB_URL = Deno.env.get("HOTLINE_BENCH_DB_URL") ??
-  "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+const DB_URL = Deno.env.get("HOTLINE_BENCH_DB_URL") ?? readStackState().dbUrl;
 const REQUESTS = Number(Deno.args[0] ?? 20_000);
 const CONCURRENCY = Number(Deno.args[1] ?? 32);
 const KEYS = 1_000;

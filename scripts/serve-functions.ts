@@ -4,14 +4,23 @@
  * `verify_jwt` from supabase/config.toml, and passes the env file through.
  *
  *   deno run -A scripts/serve-functions.ts --port 54321 --db-url postgresql://… [--env-file F]
- *     [--resume-every SECONDS]
+ *     [--resume-every SECONDS] [--state-file .local/stack.json]
  *
  * --resume-every stands in for hosted Supabase's pg_cron + pg_net job (there
  * is no pg_net here): it calls POST telephony-provision/transactions/resume
  * with the admin key on that period, so crashed provisioning transactions
  * are finished on the local stack too.
+ *
+ * Before it says it is ready it validates the functions' configuration (each
+ * bad variable named) and has every function answer once; with --state-file
+ * it then writes where it runs, for `deno task call` and the benchmarks.
+ * PUBLIC_BASE_URL follows --port unless the operator set it (in their own
+ * supabase/functions/.env, or in the environment), so signatures keep working
+ * when the port moves.
  */
-import { parseDotenv, readFunctionsEnv } from "./lib/dotenv.ts";
+import { DotenvError, readDotenvFile, readFunctionsEnv } from "./lib/dotenv.ts";
+import { removeStackState, writeStackState } from "./lib/stack-state.ts";
+import { parseConfig } from "../supabase/functions/_shared/platform/config.ts";
 import { functionsWithoutJwt, verifyGatewayJwt } from "./lib/gateway-jwt.ts";
 import { FunctionWorkers, runtimeEnv } from "./lib/function-workers.ts";
 
@@ -40,13 +49,27 @@ function slugs(): Set<string> {
   return found;
 }
 
+/** Stops with a message and no stack trace: the operator has something to fix. */
+function fail(message: string): never {
+  console.error(`[serve-functions] ${message}`);
+  Deno.exit(1);
+}
+
 const port = Number(arg("port", "54321"));
-const dbUrl = arg("db-url", Deno.env.get("SUPABASE_DB_URL"));
+const dbUrl = arg("db-url", Deno.env.get("HOTLINE_DB_URL") ?? Deno.env.get("SUPABASE_DB_URL"));
 const envFileArg = Deno.args.includes("--env-file") ? arg("env-file") : undefined;
-const { path: envPath, env: fileEnv } = envFileArg
-  ? { path: envFileArg, env: parseDotenv(await Deno.readTextFile(envFileArg)) }
-  : await readFunctionsEnv(FUNCTIONS_DIR);
+const stateFile = Deno.args.includes("--state-file") ? arg("state-file") : undefined;
+let envPath: string, fileEnv: Record<string, string>;
+try {
+  ({ path: envPath, env: fileEnv } = envFileArg
+    ? { path: envFileArg, env: await readDotenvFile(envFileArg, ROOT) }
+    : await readFunctionsEnv(FUNCTIONS_DIR, ROOT));
+} catch (e) {
+  if (e instanceof DotenvError || e instanceof Deno.errors.NotFound) fail((e as Error).message);
+  throw e;
+}
 const jwtSecret = Deno.env.get("SUPABASE_JWT_SECRET") ?? LOCAL_JWT_SECRET;
+const localBaseUrl = `http://127.0.0.1:${port}/functions/v1`;
 
 // The env file is the functions' configuration; variables set in this
 // process's environment win, so tests and operators can override one value.
@@ -55,11 +78,23 @@ for (const name of Object.keys(fileEnv)) {
   const override = Deno.env.get(name);
   if (override !== undefined) functionEnv[name] = override;
 }
+// The committed .env.example's PUBLIC_BASE_URL is the default port's; a
+// stack on another port signs with its own, unless the operator chose one.
+const operatorChoseBaseUrl = Deno.env.get("PUBLIC_BASE_URL") !== undefined ||
+  (envPath.endsWith("/.env") && fileEnv.PUBLIC_BASE_URL !== undefined);
+if (!operatorChoseBaseUrl) functionEnv.PUBLIC_BASE_URL = localBaseUrl;
 Object.assign(functionEnv, runtimeEnv(), {
   SUPABASE_DB_URL: dbUrl,
   SUPABASE_URL: `http://127.0.0.1:${port}`,
   SUPABASE_JWT_SECRET: jwtSecret,
 });
+const envName = envPath.replace(ROOT + "/", "");
+const config = parseConfig(functionEnv);
+if (!config.ok) {
+  fail(
+    `invalid configuration (from ${envName} and the environment):\n  ${config.errors.join("\n  ")}`,
+  );
+}
 
 const known = slugs();
 const openFunctions = functionsWithoutJwt(await Deno.readTextFile(`${ROOT}/supabase/config.toml`));
@@ -125,12 +160,6 @@ try {
   }
   throw e;
 }
-console.error(
-  `[serve-functions] ${known.size} functions on http://127.0.0.1:${port}/functions/v1/ (env: ${
-    envPath.replace(ROOT + "/", "")
-  })`,
-);
-
 const resumeEvery = Deno.args.includes("--resume-every") ? Number(arg("resume-every")) : 0;
 const adminKey = functionEnv.ADMIN_API_KEY;
 const resumer = resumeEvery > 0 && adminKey
@@ -152,9 +181,38 @@ const resumer = resumeEvery > 0 && adminKey
 
 const shutdown = async () => {
   clearInterval(resumer);
+  if (stateFile) removeStackState(stateFile);
   await workers.stopAll();
   await server.shutdown();
   Deno.exit(0);
 };
 Deno.addSignalListener("SIGINT", shutdown);
 Deno.addSignalListener("SIGTERM", shutdown);
+
+// Ready only when every function has answered once (a 405 or a health report
+// is an answer; a function that fails to start is not).
+const silent: string[] = [];
+await Promise.all([...known].map(async (slug) => {
+  try {
+    const res = await fetch(`http://127.0.0.1:${await workers.portFor(slug)}/${slug}`);
+    await res.body?.cancel();
+  } catch (e) {
+    silent.push(`${slug}: ${(e as Error).message}`);
+  }
+}));
+if (silent.length > 0) {
+  await workers.stopAll();
+  fail(`functions did not answer:\n  ${silent.join("\n  ")}`);
+}
+if (stateFile) {
+  writeStackState({
+    pid: Deno.pid,
+    functionsUrl: localBaseUrl,
+    publicBaseUrl: config.config.PUBLIC_BASE_URL,
+    dbUrl: config.config.SUPABASE_DB_URL,
+    envFile: envPath,
+  }, stateFile);
+}
+console.error(
+  `[serve-functions] ${known.size} functions answered on ${localBaseUrl}/ (env: ${envName}; signatures for ${config.config.PUBLIC_BASE_URL})`,
+);

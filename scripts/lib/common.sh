@@ -5,6 +5,7 @@
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LOCAL_DIR="$REPO_ROOT/.local"
 DENO="$REPO_ROOT/.tools/bin/deno"
+SUPABASE="$REPO_ROOT/.tools/bin/supabase"
 PG_MAJOR_WANTED=15
 
 say() { printf '\033[1m[hotline]\033[0m %s\n' "$*" >&2; }
@@ -16,30 +17,6 @@ is_root() { [ "$(id -u)" = 0 ]; }
 # otherwise; fails (without prompting) when neither is possible.
 as_root() {
   if is_root; then "$@"; elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo -n "$@"; else return 1; fi
-}
-
-# Deno comes from the npm registry (the `deno` package ships the binary), pinned
-# in .tools/package-lock.json, so a fresh machine needs only Node and npm.
-# `npm install`, not `npm ci`: the lock holds only this platform's binary
-# package, which `npm ci` rejects as out of sync; install still verifies it.
-ensure_deno() {
-  if [ ! -x "$DENO" ] || ! "$DENO" --version >/dev/null 2>&1; then
-    command -v npm >/dev/null || die "npm is required to install Deno (apt-get install nodejs npm)"
-    say "installing Deno from the npm registry into .tools/"
-    (cd "$REPO_ROOT/.tools" && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null) ||
-      die "npm install in .tools/ failed"
-    mkdir -p "$REPO_ROOT/.tools/bin"
-    # The package's bin is a Node wrapper; its first run links the platform's
-    # binary in place, which we then call directly (no Node process between
-    # Ctrl-C and Deno, and no Node start-up per call).
-    node "$REPO_ROOT/.tools/node_modules/deno/bin.cjs" --version >/dev/null 2>&1 || true
-    if [ -x "$REPO_ROOT/.tools/node_modules/deno/deno" ]; then
-      ln -sfn ../node_modules/deno/deno "$DENO"
-    else
-      ln -sfn ../node_modules/.bin/deno "$DENO"
-    fi
-    "$DENO" --version >/dev/null 2>&1 || die "Deno did not install: see .tools/node_modules/deno"
-  fi
 }
 
 # Finds pg_ctl and friends on PATH or under /usr/lib/postgresql/*/bin.
@@ -56,10 +33,16 @@ find_pg_bin() {
 
 pg_apt_packages() {
   local major=$1
-  echo "postgresql-$major postgresql-$major-cron postgresql-$major-pgtap"
+  echo "postgresql-$major postgresql-$major-cron postgresql-$major-pgtap postgresql-$major-plpgsql-check pgbouncer"
 }
 
-# Ensures Postgres with pg_cron and pgTAP. Installs them with apt when we are
+# PgBouncer (Debian installs it in /usr/sbin, often not on an ordinary user's PATH).
+find_pgbouncer() {
+  command -v pgbouncer 2>/dev/null || { [ -x /usr/sbin/pgbouncer ] && echo /usr/sbin/pgbouncer; }
+}
+
+# Ensures Postgres with pg_cron, pgTAP and plpgsql_check (for `supabase db
+# lint`), and PgBouncer (the tests' transaction-mode pooler). Installs them with apt when we are
 # root (or have passwordless sudo); otherwise says exactly what to install.
 ensure_postgres() {
   local bin major share
@@ -70,14 +53,15 @@ ensure_postgres() {
     major=$PG_MAJOR_WANTED
   fi
   share="/usr/share/postgresql/$major/extension"
-  if [ -z "$bin" ] || [ ! -f "$share/pg_cron.control" ] || [ ! -f "$share/pgtap.control" ]; then
+  if [ -z "$bin" ] || [ ! -f "$share/pg_cron.control" ] || [ ! -f "$share/pgtap.control" ] ||
+    [ ! -f "$share/plpgsql_check.control" ] || ! find_pgbouncer >/dev/null; then
     local pkgs
     pkgs=$(pg_apt_packages "$major")
     say "installing $pkgs"
     if ! { as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null 2>&1 ||
       { as_root apt-get update -qq >/dev/null 2>&1 &&
         as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $pkgs >/dev/null 2>&1; }; }; then
-      die "Postgres $major with pg_cron and pgTAP is needed. Install it with:
+      die "Postgres $major with pg_cron, pgTAP and plpgsql_check, and PgBouncer are needed. Install them with:
     sudo apt-get update && sudo apt-get install -y $pkgs"
     fi
     bin=$(find_pg_bin) || die "Postgres binaries still not found after installing $pkgs"

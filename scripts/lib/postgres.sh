@@ -1,6 +1,11 @@
 # shellcheck shell=bash
-# A Postgres cluster of our own (initdb/pg_ctl), plus bootstrap, migrations and
-# seed applied with psql. Sourced after common.sh.
+# A Postgres cluster of our own (initdb/pg_ctl), Supabase's bootstrap, the
+# migrations (applied by the Supabase CLI, as on hosted) and the seed.
+# Sourced after common.sh and tools.sh.
+#
+# Roles, as on hosted Supabase: the cluster's superuser is `supabase_admin`
+# (it only runs the bootstrap); `postgres`, not a superuser, applies the
+# migrations and is what the functions and operators use.
 
 PSQL_OPTS=(-X -q -v ON_ERROR_STOP=1 --no-psqlrc)
 
@@ -17,7 +22,7 @@ pg_cluster_start() {
     pwfile=$(mktemp)
     echo postgres >"$pwfile"
     is_root && chown "$user" "$pwfile"
-    as_pg_user "$PG_BIN/initdb" -D "$data" -U postgres --pwfile="$pwfile" --auth-local=trust \
+    as_pg_user "$PG_BIN/initdb" -D "$data" -U supabase_admin --pwfile="$pwfile" --auth-local=trust \
       --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8 >"$data.initdb.log" 2>&1 ||
       { rm -f "$pwfile"; cat "$data.initdb.log" >&2; die "initdb failed"; }
     rm -f "$pwfile" "$data.initdb.log"
@@ -51,6 +56,23 @@ pg_cluster_start() {
     { tail -n 20 "$data/server.log" >&2; die "Postgres did not start (log: $data/server.log)"; }
 }
 
+# The dev stack's data directory: .local/postgres, or, when the postgres user
+# cannot enter this checkout (e.g. under a 0700 home), a per-checkout folder it
+# can reach, linked from .local/.
+local_cluster_dir() {
+  local data
+  mkdir -p "$LOCAL_DIR"
+  if pg_user_can_reach "$LOCAL_DIR"; then
+    echo "$LOCAL_DIR/postgres"
+    return
+  fi
+  data="${TMPDIR:-/tmp}/hotline-postgres-$(printf '%s' "$REPO_ROOT" | cksum | cut -d' ' -f1)"
+  mkdir -p "$data" && chown "$(pg_run_user)" "$data" && chmod 700 "$data"
+  ln -sfn "$data" "$LOCAL_DIR/postgres"
+  say "the postgres user cannot reach $LOCAL_DIR; cluster kept in $data (linked as .local/postgres)"
+  echo "$data"
+}
+
 pg_cluster_stop() {
   local data=$1
   [ -f "$data/postmaster.pid" ] || return 0
@@ -71,32 +93,60 @@ wait_for_db() {
   die "database at ${url%%@*}@… did not answer"
 }
 
-# Supabase's roles and schemas, created only where missing (hosted Supabase
-# already has them; migrations never depend on this file).
+# db_urls PORT: sets ADMIN_URL (the superuser, for the bootstrap only) and
+# DB_URL (`postgres`, for everything else) of a local cluster.
+db_urls() {
+  ADMIN_URL="postgresql://supabase_admin:postgres@127.0.0.1:$1/postgres"
+  DB_URL="postgresql://postgres:postgres@127.0.0.1:$1/postgres"
+}
+
+# Supabase's roles, schemas and privileged extensions, created only where
+# missing (hosted Supabase already has them; migrations never depend on this
+# file). Needs a superuser's URL. A cluster made before `supabase_admin` owned
+# it has a superuser `postgres` and no `supabase_admin` login: then it runs as
+# `postgres`.
 db_bootstrap() {
-  db_psql "$1" -f "$REPO_ROOT/scripts/sql/bootstrap.sql"
+  local admin=$1 url=$2
+  if ! db_psql "$admin" -c 'select 1' >/dev/null 2>&1; then admin=$url; fi
+  db_psql "$admin" -f "$REPO_ROOT/scripts/sql/bootstrap.sql"
 }
 
-# Applies every migration not yet recorded, each in its own transaction, and
-# records it where the Supabase CLI does (supabase_migrations.schema_migrations).
+# supabase CLI with the repo (or SUPABASE_WORKDIR) as its workdir. A database
+# on this machine is reached without TLS (the CLI's notice about it is noise);
+# any other keeps the CLI's default, so a password never crosses a network
+# in clear text.
+supabase_cli() {
+  local workdir=${SUPABASE_WORKDIR:-$REPO_ROOT}
+  if [ -z "${PGSSLMODE:-}" ] && [[ " $* " =~ @(127\.0\.0\.1|localhost)[:/] ]]; then
+    (cd "$workdir" && PGSSLMODE=disable "$SUPABASE" "$@")
+  else
+    (cd "$workdir" && "$SUPABASE" "$@")
+  fi
+}
+
+# Applies the migrations with `supabase db push`, exactly as on hosted
+# Supabase (same history table, same checks). A migration dated before the
+# newest applied one is not applied by `db push` (some CLI versions only warn
+# and exit 0): every file in supabase/migrations must be in the history table
+# afterwards, or this fails.
 db_migrate() {
-  local url=$1 file name version applied
-  db_psql "$url" -c "create schema if not exists supabase_migrations;
-    create table if not exists supabase_migrations.schema_migrations
-      (version text primary key, statements text[], name text);"
-  applied=$(db_psql "$url" -At -c 'select version from supabase_migrations.schema_migrations')
-  for file in "$REPO_ROOT"/supabase/migrations/*.sql; do
+  local url=$1 out applied file version missing=()
+  out=$(supabase_cli db push --remote="$url" --yes 2>&1) || { printf '%s\n' "$out" >&2; die "supabase db push failed"; }
+  grep -E '^Applying migration' <<<"$out" | sed 's/^/  /' >&2 || true
+  applied=$(db_psql "$url" -At -c 'select version from supabase_migrations.schema_migrations' 2>/dev/null || true)
+  for file in "${SUPABASE_WORKDIR:-$REPO_ROOT}"/supabase/migrations/*.sql; do
     [ -e "$file" ] || continue
-    name=$(basename "$file" .sql)
-    version=${name%%_*}
-    grep -qx "$version" <<<"$applied" && continue
-    db_psql "$url" -1 -o /dev/null -f "$file" \
-      -c "insert into supabase_migrations.schema_migrations (version, name) values ('$version', '${name#*_}')" ||
-      die "migration $name failed"
-    say "applied migration $name"
+    version=$(basename "$file" | cut -d_ -f1)
+    grep -qx "$version" <<<"$applied" || missing+=("$(basename "$file")")
   done
+  if [ ${#missing[@]} -gt 0 ]; then
+    printf '%s\n' "$out" >&2
+    die "supabase db push left migrations unapplied (dated before the newest applied one? give them a newer timestamp): ${missing[*]}"
+  fi
 }
 
+# The demo hotline: inserts what is missing and never changes what exists, so
+# an operator's routing edits survive the next start.
 db_seed() {
   [ -f "$REPO_ROOT/supabase/seed.sql" ] && db_psql "$1" -1 -f "$REPO_ROOT/supabase/seed.sql"
   return 0

@@ -136,9 +136,11 @@ create index error_logs_occurred_idx on public.error_logs (occurred_at desc);
 
 -- Keeps updated_at honest without every writer having to remember it.
 create function public.touch_updated_at() returns trigger
-language plpgsql as $$
+language plpgsql
+set search_path = ''
+as $$
 begin
-  new.updated_at := now();
+  new.updated_at := pg_catalog.now();
   return new;
 end
 $$;

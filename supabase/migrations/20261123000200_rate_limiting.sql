@@ -8,7 +8,8 @@
 -- within the burst tolerance W - T. This is a smooth sliding window (no 2L
 -- burst at a fixed window's edge) in a single timestamp per key.
 
-create extension if not exists pg_cron;
+-- Where Supabase documents it; hosted lets `postgres` create it.
+create extension if not exists pg_cron with schema pg_catalog;
 
 create table public.rate_limit_policies (
   endpoint text not null,

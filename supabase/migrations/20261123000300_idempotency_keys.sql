@@ -1,7 +1,8 @@
 -- Idempotency keys: the first request with a key does the work; a repeat gets
 -- the stored response. Shared by every isolate through the database.
 
-create extension if not exists pg_cron;
+-- Where Supabase documents it; hosted lets `postgres` create it.
+create extension if not exists pg_cron with schema pg_catalog;
 
 create table public.idempotency_keys (
   -- The endpoint plus whose key it is (caller, account): keys never collide across scopes.

@@ -32,10 +32,14 @@ async function withPolicy<T>(
   }
 }
 
-/** Opens every connection first, so the requests really run at once. */
+/**
+ * Opens every connection first, so the requests really run at once. The sleep
+ * is long enough for a pooler (scripts/test's PgBouncer pass) to open its
+ * server connections too.
+ */
 async function concurrentClients() {
   const sql = postgres(testDbUrl(), { prepare: false, max: CONNECTIONS, onnotice: () => {} });
-  await Promise.all(Array.from({ length: CONNECTIONS }, () => sql`select pg_sleep(0.05)`));
+  await Promise.all(Array.from({ length: CONNECTIONS }, () => sql`select pg_sleep(0.3)`));
   return sql;
 }
 

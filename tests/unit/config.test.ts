@@ -79,3 +79,22 @@ Deno.test("config: TWILIO_AUTH_TOKEN_PREVIOUS is optional, and checked when set"
   assert.ok(!bad.ok);
   assert.deepEqual(bad.errors, ["TWILIO_AUTH_TOKEN_PREVIOUS must be 32 hex digits"]);
 });
+
+Deno.test("config: HOTLINE_DB_URL wins over SUPABASE_DB_URL (hosted refuses SUPABASE_* secrets)", () => {
+  const pooler = "postgresql://postgres.ref:secret@aws-0.pooler.supabase.com:6543/postgres";
+  const result = parseConfig({ ...valid, HOTLINE_DB_URL: pooler });
+  assert.ok(result.ok);
+  assert.equal(result.config.SUPABASE_DB_URL, pooler);
+});
+
+Deno.test("config: HOTLINE_DB_URL alone is enough, and a bad one is named", () => {
+  const alone = parseConfig({
+    ...valid,
+    SUPABASE_DB_URL: undefined,
+    HOTLINE_DB_URL: valid.SUPABASE_DB_URL,
+  });
+  assert.ok(alone.ok);
+  const bad = parseConfig({ ...valid, HOTLINE_DB_URL: "mysql://localhost/db" });
+  assert.ok(!bad.ok);
+  assert.match(bad.errors[0], /^HOTLINE_DB_URL must be/);
+});

@@ -8,14 +8,11 @@
  * connection overrides) or calls the number's SMS fallback URL. Answering
  * 200 would lose the message and maybe an opt-out (docs/sms.md).
  */
-import { withDeadline } from "../_shared/platform/db.ts";
+import { runStep } from "../_shared/call/step.ts";
 import { parseInboundSms } from "../_shared/sms/inbound.ts";
 import { smsReplyTwiml } from "../_shared/sms/replies.ts";
 import { decideReplyIntent, type SmsAnswer, smsOutcome } from "../_shared/sms/reply-decision.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
-
-/** Under Twilio's 15 s timeout, so a hung database gets our 503 rather than a timeout. */
-const STORE_DEADLINE_MS = 5_000;
 
 Deno.serve(serveTwilioWebhook({
   slug: "webcomms-sms-reply",
@@ -25,14 +22,17 @@ Deno.serve(serveTwilioWebhook({
     if (!parsed.ok) return { twiml: [], outcome: `ignored:${parsed.reason}` };
     const sms = parsed.value;
     const intent = decideReplyIntent(sms);
-    const [row] = await withDeadline(
-      ctx.sql()`select public.sms_reply_answer(
+    // Nobody waits on a text: it tries even while the circuit is open (like a
+    // callback), within the step deadline, and a failure answers 503 (rescue).
+    const answer = await runStep<SmsAnswer>(
+      ctx,
+      (sql) =>
+        sql`select public.sms_reply_answer(
           ${sms.messageSid}, ${sms.accountSid}, ${sms.from}, ${sms.to}, ${sms.body}, ${sms.numMedia},
           ${sms.optOutType ?? null}, ${intent.keyword}, ${intent.reply}, ${intent.silenceReason}
         ) as r`,
-      STORE_DEADLINE_MS,
+      { callback: true },
     );
-    const answer = row.r as SmsAnswer;
     return { twiml: smsReplyTwiml(answer, sms.to), outcome: smsOutcome(answer) };
   },
   rescue: () => new Response(null, { status: 503 }),

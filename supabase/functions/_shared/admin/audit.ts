@@ -4,7 +4,7 @@
  * migration); this module only ever inserts.
  */
 import type { AdminKeyVerdict } from "./admin-key.ts";
-import { type Sql, withDeadline } from "../platform/db.ts";
+import { type Sql, timedQuery } from "../platform/db.ts";
 
 export interface AuditEntry {
   slug: string;
@@ -25,15 +25,16 @@ const AUDIT_DEADLINE_MS = 2_000;
 
 /** Appends the entry. Throws when it cannot be stored (the caller logs it). */
 export async function writeAudit(sql: Sql, e: AuditEntry): Promise<void> {
-  const request = e.request === undefined ? null : sql.json(e.request as never);
-  await withDeadline(
-    sql`insert into public.admin_audit_log
+  await timedQuery(
+    sql,
+    (tx) =>
+      tx`insert into public.admin_audit_log
           (function_slug, actor, client_ip, user_agent, method, path, idempotency_key, request,
            status, outcome, transaction_id, duration_ms)
         values (${e.slug}, ${e.actor}, ${e.clientIp}, ${e.userAgent?.slice(0, 300) ?? null},
                 ${e.method}, ${e.path.slice(0, 500)}, ${e.idempotencyKey?.slice(0, 255) ?? null},
-                ${request}, ${e.status}, ${e.outcome.slice(0, 100)}, ${e.transactionId},
-                ${e.durationMs})`,
-    AUDIT_DEADLINE_MS,
+                ${e.request === undefined ? null : tx.json(e.request as never)}, ${e.status},
+                ${e.outcome.slice(0, 100)}, ${e.transactionId}, ${e.durationMs})`,
+    { deadlineMs: AUDIT_DEADLINE_MS },
   );
 }

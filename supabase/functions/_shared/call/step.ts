@@ -1,7 +1,7 @@
 /**
  * Running a call step's one SQL function, and the call facts every step reads.
  */
-import { guardedQuery, type PendingQuery, type Sql } from "../platform/db.ts";
+import { guardedQuery, type Statement } from "../platform/db.ts";
 import type { WebhookContext } from "../twilio/webhook.ts";
 import { param } from "../twilio/form.ts";
 
@@ -20,10 +20,10 @@ export const STEP_DEADLINE_MS = 2_500;
  */
 export async function runStep<T>(
   ctx: WebhookContext,
-  query: (sql: Sql) => PendingQuery<readonly Record<string, unknown>[]>,
+  query: Statement<readonly Record<string, unknown>[]>,
   opts: { callback?: boolean } = {},
 ): Promise<T> {
-  const rows = await guardedQuery(() => query(ctx.sql()), {
+  const rows = await guardedQuery(ctx.sql(), query, {
     deadlineMs: STEP_DEADLINE_MS,
     evenIfOpen: opts.callback,
   });

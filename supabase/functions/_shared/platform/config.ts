@@ -46,12 +46,20 @@ export type Config = z.infer<typeof schema>;
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
-/** Validates the given environment; every problem is reported, one per variable. */
+/**
+ * Validates the given environment; every problem is reported, one per variable.
+ * `SUPABASE_DB_URL` in the result is the database the functions use:
+ * `HOTLINE_DB_URL` when set (hosted Supabase refuses secrets named
+ * `SUPABASE_*`, so the transaction pooler's URL is set under this name), else
+ * the `SUPABASE_DB_URL` Supabase injects.
+ */
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
   // An empty variable is as good as missing (a blank line in .env).
   const present = Object.fromEntries(
     Object.keys(schema.shape).map((k) => [k, env[k]?.trim() || undefined]),
   );
+  const override = env.HOTLINE_DB_URL?.trim();
+  if (override) present.SUPABASE_DB_URL = override;
   const result = schema.safeParse(present);
   if (result.success) {
     return {
@@ -59,7 +67,13 @@ export function parseConfig(env: Record<string, string | undefined>): ConfigResu
       config: { ...result.data, PUBLIC_BASE_URL: result.data.PUBLIC_BASE_URL.replace(/\/$/, "") },
     };
   }
-  return { ok: false, errors: result.error.issues.map((i) => i.message) };
+  const errors = result.error.issues.map((i) => i.message);
+  return {
+    ok: false,
+    errors: override
+      ? errors.map((m) => m.replace(/^SUPABASE_DB_URL\b/, "HOTLINE_DB_URL"))
+      : errors,
+  };
 }
 
 let cached: ConfigResult | undefined;

@@ -9,6 +9,11 @@
  *   isolates share the database's connection limit.
  * - A statement timeout well under Twilio's 15 s webhook timeout, so a stuck
  *   query turns into our own TwiML instead of Twilio's "application error".
+ *   It is set per transaction (`timedQuery`), never as a connection start-up
+ *   parameter: a transaction-mode pooler refuses unknown start-up parameters
+ *   (PgBouncer: "unsupported startup parameter: statement_timeout", so every
+ *   connection fails) or drops them, and a session-level `SET` would stay on a
+ *   server connection the pooler then lends to someone else.
  * - A short, flat reconnect backoff: the driver's default grows to 20 s after
  *   a few failed connects, which kept calls failing for ~40 s after Postgres
  *   was back. The circuit breaker below already spaces out attempts while the
@@ -44,7 +49,6 @@ export function openDatabase(databaseUrl: string): Promise<Sql> {
       onnotice: () => {},
       connection: {
         application_name: `edge:${Deno.env.get("SB_FUNCTION_SLUG") ?? "function"}`,
-        statement_timeout: STATEMENT_TIMEOUT_MS,
       },
     })
   );
@@ -106,6 +110,57 @@ export async function withDeadline<T>(query: PendingQuery<T>, ms: number): Promi
   }
 }
 
+/** A statement built against the connection it must run on. */
+export type Statement<T> = (sql: Sql) => PromiseLike<T> & { cancel?: () => void };
+
+/**
+ * Runs one statement in a transaction of its own under the server-side
+ * statement timeout (SET LOCAL), within a client-side deadline. Works the same
+ * directly and through a transaction-mode pooler: the setting lives and dies
+ * with the transaction.
+ *
+ * BEGIN, SET LOCAL, the statement and COMMIT are pipelined on one reserved
+ * connection. BEGIN and SET LOCAL carry no parameters, so the driver sends
+ * them without waiting; the statement costs what it costs alone (with
+ * `prepare: false` its parameters are described first), and COMMIT rides
+ * along with it. A failed statement leaves the transaction aborted, and COMMIT
+ * then rolls it back.
+ */
+export function timedQuery<T>(
+  sql: Sql,
+  statement: Statement<T>,
+  opts: { deadlineMs: number; statementTimeoutMs?: number },
+): Promise<T> {
+  const timeoutMs = Math.trunc(opts.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS);
+  if (!(timeoutMs > 0)) throw new RangeError("statementTimeoutMs must be a positive number");
+  let query: ReturnType<Statement<T>> | undefined;
+  const run = (async () => {
+    const conn = await sql.reserve();
+    try {
+      const settled = await Promise.allSettled([
+        conn`begin`,
+        // An integer we computed, not input: inlined, so no parameter round trip.
+        conn.unsafe(`set local statement_timeout = ${timeoutMs}`),
+        query = statement(conn),
+        conn`commit`,
+      ]);
+      const failed = settled.find((s) => s.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      return (settled[2] as PromiseFulfilledResult<T>).value;
+    } finally {
+      conn.release();
+    }
+  })();
+  // Cancelling the whole means cancelling the statement on the server. `state`
+  // is the statement's own (the driver sets it once the statement is sent), for
+  // a deadline that cancels only what the server has received.
+  const pending = Object.defineProperties(run, {
+    cancel: { value: () => query?.cancel?.() },
+    state: { get: () => (query as { state?: unknown } | undefined)?.state },
+  }) as Promise<T> & { cancel: () => void; state: unknown };
+  return withDeadline(pending, opts.deadlineMs);
+}
+
 // Not the driver's error text: connection failures by code, whatever the message says.
 const CONNECTION_ERROR_CODES = new Set([
   "CONNECTION_CLOSED",
@@ -146,19 +201,20 @@ export const databaseBreaker = new CircuitBreaker({
 });
 
 /**
- * Runs one query under a deadline and the isolate's breaker. With the circuit
- * open it throws DatabaseUnavailable at once, so a caller hears the rescue
- * without waiting; `evenIfOpen` is for requests nobody is waiting on (a
+ * Runs one statement (`timedQuery`) under the isolate's breaker. With the
+ * circuit open it throws DatabaseUnavailable at once, so a caller hears the
+ * rescue without waiting; `evenIfOpen` is for requests nobody is waiting on (a
  * callback Twilio will redeliver), which try anyway. Every outcome is
  * reported to the breaker: any answer from the server closes it.
  */
 export async function guardedQuery<T>(
-  run: () => PendingQuery<T>,
+  sql: Sql,
+  statement: Statement<T>,
   opts: { deadlineMs: number; evenIfOpen?: boolean },
 ): Promise<T> {
   if (!databaseBreaker.tryAcquire() && !opts.evenIfOpen) throw new DatabaseUnavailable();
   try {
-    const result = await withDeadline(run(), opts.deadlineMs);
+    const result = await timedQuery(sql, statement, { deadlineMs: opts.deadlineMs });
     databaseBreaker.recordSuccess();
     return result;
   } catch (error) {

@@ -16,7 +16,7 @@
  * callback answered from another call's stored result). The key is claimed
  * and completed inside the step's one SQL function (see the call-flow SQL).
  */
-import { type Sql, withDeadline } from "./db.ts";
+import { type Sql, timedQuery } from "./db.ts";
 import { signedPayload } from "../twilio/signature.ts";
 
 /** The part of a webhook that its signature covers (the public base URL aside, fixed per deployment). */
@@ -119,10 +119,12 @@ export async function withIdempotency(
   work: (ctx: IdempotentWork) => Promise<{ status: number; body: unknown }>,
 ): Promise<Response> {
   const deadline = opts.deadlineMs ?? 3_000;
-  const [row] = await withDeadline(
-    sql`select public.idempotency_begin(${opts.scope}, ${opts.key}, ${opts.fingerprint},
-                                        ${opts.leaseSeconds ?? 30}) as claim`,
-    deadline,
+  const [row] = await timedQuery(
+    sql,
+    (tx) =>
+      tx`select public.idempotency_begin(${opts.scope}, ${opts.key}, ${opts.fingerprint},
+                                         ${opts.leaseSeconds ?? 30}) as claim`,
+    { deadlineMs: deadline },
   );
   const claim = row.claim as BeginOutcome;
   const early = responseForClaim(claim);
@@ -133,18 +135,21 @@ export async function withIdempotency(
     result = await work({ takenOver: claim.outcome === "taken_over" });
   } catch (error) {
     // Release the key, so a retry runs the work again.
-    await withDeadline(
-      sql`select public.idempotency_complete(${opts.scope}, ${opts.key}, 500, null, ${leaseId}::uuid)`,
-      deadline,
+    await timedQuery(
+      sql,
+      (tx) =>
+        tx`select public.idempotency_complete(${opts.scope}, ${opts.key}, 500, null, ${leaseId}::uuid)`,
+      { deadlineMs: deadline },
     ).catch(() => {});
     throw error;
   }
-  await withDeadline(
-    sql`select public.idempotency_complete(${opts.scope}, ${opts.key}, ${result.status},
-                                           ${
-      sql.json({ body: result.body } as never)
-    }, ${leaseId}::uuid)`,
-    deadline,
+  await timedQuery(
+    sql,
+    (tx) =>
+      tx`select public.idempotency_complete(${opts.scope}, ${opts.key}, ${result.status},
+                                            ${tx.json({ body: result.body } as never)},
+                                            ${leaseId}::uuid)`,
+    { deadlineMs: deadline },
   );
   return json(result.status, result.body);
 }

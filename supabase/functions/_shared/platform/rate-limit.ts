@@ -6,7 +6,7 @@
  * voice-frontdoor does not call this: its limit is taken inside its one step
  * function (voice_frontdoor_answer), keeping the webhook one round trip.
  */
-import { type Sql, withDeadline } from "./db.ts";
+import { type Sql, timedQuery } from "./db.ts";
 import { reject, type TwimlNode } from "../twilio/twiml.ts";
 
 export type KeyKind = "caller" | "ip" | "account" | "custom";
@@ -68,9 +68,11 @@ export async function takeRateLimit(
   },
 ): Promise<RateLimitDecision> {
   try {
-    const [row] = await withDeadline(
-      sql`select public.rate_limit_take(${opts.endpoint}, ${opts.keyKind}, ${opts.key}) as d`,
-      opts.deadlineMs ?? RATE_LIMIT_DEADLINE_MS,
+    const [row] = await timedQuery(
+      sql,
+      (tx) =>
+        tx`select public.rate_limit_take(${opts.endpoint}, ${opts.keyKind}, ${opts.key}) as d`,
+      { deadlineMs: opts.deadlineMs ?? RATE_LIMIT_DEADLINE_MS },
     );
     return decisionFromRow(row.d);
   } catch {

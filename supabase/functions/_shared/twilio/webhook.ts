@@ -9,7 +9,7 @@
  * every field is normalised (edge-validation.ts) before any SQL sees it.
  */
 import { type Config, loadConfig } from "../platform/config.ts";
-import { isDatabaseUnavailable, openDatabase, type Sql, withDeadline } from "../platform/db.ts";
+import { isDatabaseUnavailable, openDatabase, type Sql, timedQuery } from "../platform/db.ts";
 import { logRequest } from "../platform/log.ts";
 import { cachedLookup, databaseLookup, type SubaccountTokenLookup } from "./account.ts";
 import { normaliseWebhookParams } from "./edge-validation.ts";
@@ -90,10 +90,12 @@ async function recordError(
   const e = error instanceof Error ? error : new Error(String(error));
   try {
     const sql = await openDatabase(config.SUPABASE_DB_URL);
-    await withDeadline(
-      sql`insert into public.error_logs (function_slug, call_sid, error_name, message)
-          values (${slug}, ${callSid ?? null}, ${e.name}, ${e.message.slice(0, 2000)})`,
-      ERROR_LOG_DEADLINE_MS,
+    await timedQuery(
+      sql,
+      (tx) =>
+        tx`insert into public.error_logs (function_slug, call_sid, error_name, message)
+           values (${slug}, ${callSid ?? null}, ${e.name}, ${e.message.slice(0, 2000)})`,
+      { deadlineMs: ERROR_LOG_DEADLINE_MS },
     );
   } catch {
     // The database may be what failed; the log line below still carries it.
