@@ -13,7 +13,8 @@ create table public.operator_audit_log (
   id bigint generated always as identity primary key,
   occurred_at timestamptz not null default now(),
   -- session_user: the person's own login role (ops is NOLOGIN), even inside
-  -- a SECURITY DEFINER function where current_user is the function's owner.
+  -- a SECURITY DEFINER function where current_user is the function's owner;
+  -- with "as <role>" when that login had switched role (SET ROLE).
   actor text not null,
   action text not null check (action ~ '^[a-z][a-z0-9_.]{1,63}$'),
   subject text not null,
@@ -36,16 +37,20 @@ set search_path = ''
 as $$
 declare
   v_marked boolean;
+  -- The login, and the role it switched to if any: SET ROLE leaves session_user
+  -- alone, and a SECURITY DEFINER function hides current_user.
+  v_actor text := session_user || coalesce(
+    ' as ' || nullif(nullif(current_setting('role'), 'none'), session_user::text), '');
 begin
   if not exists (select 1 from public.voicemails where call_sid = p_call_sid and recording_sid is not null) then
     raise exception 'no recorded voicemail for call %', p_call_sid using errcode = 'P0002';
   end if;
   update public.voicemails
-     set handled_at = now(), handled_by = session_user, handled_note = left(p_note, 1000)
+     set handled_at = now(), handled_by = v_actor, handled_note = left(p_note, 1000)
    where call_sid = p_call_sid and handled_at is null
   returning true into v_marked;
   insert into public.operator_audit_log (actor, action, subject, details)
-  values (session_user, 'voicemail.mark_handled', p_call_sid,
+  values (v_actor, 'voicemail.mark_handled', p_call_sid,
           jsonb_build_object('note', left(p_note, 1000), 'already_handled', v_marked is null));
   return coalesce(v_marked, false);
 end

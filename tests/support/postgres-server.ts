@@ -34,9 +34,12 @@ export async function stopPostgresImmediately(): Promise<void> {
   await pgCtl(["-m", "immediate", "-w", "-t", "30", "stop"]);
 }
 
-/** Starts the cluster again on its port and waits until it accepts connections. */
+/**
+ * Starts the cluster again on its own port (not the pooler's, when the tests
+ * run through PgBouncer) and waits until it accepts connections.
+ */
 export async function startPostgres(): Promise<void> {
-  const port = new URL(testDbUrl()).port;
+  const port = Deno.env.get("HOTLINE_TEST_PG_PORT") ?? new URL(testDbUrl()).port;
   const data = required("HOTLINE_TEST_PG_DATA");
   await pgCtl(["-l", `${data}/server.log`, "-o", `-p ${port}`, "-w", "-t", "60", "start"]);
 }
