@@ -27,6 +27,9 @@ max_client_conn = 1000
 default_pool_size = 200
 logfile = $dir/pgbouncer.log
 pidfile = $dir/pgbouncer.pid
+; After a failed server login PgBouncer waits this long before trying again
+; (default 15 s): the restart tests bring Postgres back within a second or two.
+server_login_retry = 1
 INI
   is_root && chown -R "$(pg_run_user)" "$dir"
   as_pg_user "$bin" -d -q "$dir/pgbouncer.ini" ||

@@ -123,7 +123,15 @@ Deno.test("db: the pool recovers after a restart during which queued queries hit
   }
 });
 
-Deno.test("breaker: with Postgres stopped, every caller-facing step answers in under 1 s after the first failure", async () => {
+// Direct connections only: behind a transaction-mode pooler a stopped Postgres
+// is a hanging one (the pooler accepts, then waits for its server), so each
+// probe after the cool-down waits out the step deadline; the hanging-database
+// test in call-rescue.test.ts holds that case to its 3 s goal.
+Deno.test({
+  name:
+    "breaker: with Postgres stopped, every caller-facing step answers in under 1 s after the first failure",
+  ignore: Deno.env.get("HOTLINE_TEST_POOLER") !== undefined,
+}, async () => {
   const { driver, stop } = await startFunctions([
     "voice-frontdoor",
     "voice-menu-handler",

@@ -39,6 +39,7 @@ let client: Promise<Sql> | undefined;
  * before any database work (a bad signature, a 405) should not pay.
  */
 export function openDatabase(databaseUrl: string): Promise<Sql> {
+  if (!client) keepDriverFaultsInside();
   client ??= import("postgres").then(({ default: connect }) =>
     connect(databaseUrl, {
       prepare: false,
@@ -53,6 +54,28 @@ export function openDatabase(databaseUrl: string): Promise<Sql> {
     })
   );
   return client;
+}
+
+/**
+ * postgres.js can reject a promise nobody holds when a connection dies under
+ * it: through a transaction-mode pooler that loses its server in a Postgres
+ * restart, "write CONNECTION_CLOSED" surfaced as an unhandled rejection and
+ * Deno ended the whole process, so the next webhooks got connection refused
+ * instead of TwiML. The failed query itself is already reported to whoever
+ * awaited it; the stray copy is logged and the isolate keeps serving.
+ */
+function keepDriverFaultsInside(): void {
+  globalThis.addEventListener("unhandledrejection", (event) => {
+    const reason = event.reason as { code?: unknown; name?: unknown } | undefined;
+    if (typeof reason?.code !== "string" || !isDatabaseUnavailable(reason)) return;
+    event.preventDefault();
+    console.log(JSON.stringify({
+      level: "warn",
+      at: new Date().toISOString(),
+      msg: "database: a dropped connection's stray rejection",
+      code: reason.code,
+    }));
+  });
 }
 
 export class DeadlineExceeded extends Error {
@@ -72,7 +95,7 @@ export class DatabaseUnavailable extends Error {
  * A query as the driver returns it. `state` is set once the driver has handed
  * the query to a server connection (postgres.js internals, see withDeadline).
  */
-export type PendingQuery<T> = PromiseLike<T> & { cancel?: () => void; state?: unknown };
+export type PendingQuery<T> = PromiseLike<T> & { cancel?: () => unknown; state?: unknown };
 
 /**
  * Races a query against a client-side deadline. The server-side statement
@@ -96,9 +119,13 @@ export async function withDeadline<T>(query: PendingQuery<T>, ms: number): Promi
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       if (query.state) {
-        try {
-          query.cancel?.();
-        } catch { /* cancelling is best effort */ }
+        // Best effort. The driver's cancel() returns a promise that rejects when
+        // the cancel request cannot be written (a pooler that lost its server
+        // in a restart: "write CONNECTION_CLOSED"); unhandled, that rejection
+        // killed the whole function process.
+        Promise.resolve()
+          .then(() => query.cancel?.())
+          .catch(() => {});
       }
       reject(new DeadlineExceeded(ms));
     }, ms);
