@@ -2,7 +2,7 @@
  * A local HTTP stand-in for the parts of Twilio's REST API provisioning uses:
  * AvailablePhoneNumbers, IncomingPhoneNumbers (create, list with filters,
  * fetch, update, delete), Accounts (create, list by FriendlyName, fetch,
- * update Status=closed). It speaks the wire format (`.json` paths,
+ * update Status=closed), Recordings (fetch, delete). It speaks the wire format (`.json` paths,
  * form-encoded bodies, HTTP basic auth, Twilio's error body, `next_page_uri`
  * paging) and injects faults per request:
  *
@@ -40,6 +40,12 @@ export interface AccountResource {
   auth_token: string;
 }
 
+export interface RecordingResource {
+  sid: string;
+  account_sid: string;
+  call_sid: string;
+}
+
 export interface RequestRecord {
   n: number;
   method: string;
@@ -52,9 +58,11 @@ const hex = (n: number) =>
     .join("");
 
 export class TwilioStandIn {
-  readonly mainSid = "AC" + hex(32);
-  readonly mainToken = hex(32);
+  readonly mainSid: string;
+  readonly mainToken: string;
   readonly numbers = new Map<string, NumberResource>();
+  /** Recordings by RecordingSid (add them with addRecording). */
+  readonly recordings = new Map<string, RecordingResource>();
   readonly accounts = new Map<string, AccountResource>();
   /** Numbers someone else bought meanwhile: buying them fails with 21422. */
   readonly takenElsewhere = new Set<string>();
@@ -69,16 +77,33 @@ export class TwilioStandIn {
     accountsCreated: 0,
     accountsClosed: new Map<string, number>(),
     webhooksSet: 0,
+    /** Recordings deleted, per RecordingSid: never more than one. */
+    recordingsDeleted: new Map<string, number>(),
   };
   readonly requests: RequestRecord[] = [];
   /** Page size for list reads when the request gives none (small, so paging is exercised). */
   defaultPageSize = 50;
+  /** Milliseconds every request waits before it is handled (to make concurrent clients overlap). */
+  latencyMs = 0;
   #faults = new Map<number, Fault>();
   #patternFaults: { method: string; path: RegExp; fault: Fault; times: number }[] = [];
   #count = 0;
   #server!: Deno.HttpServer;
   #hanging = new Set<() => void>();
   url = "";
+
+  /** A main account with random credentials, or the ones given (e.g. the functions' .env). */
+  constructor(main: { sid?: string; token?: string } = {}) {
+    this.mainSid = main.sid ?? "AC" + hex(32);
+    this.mainToken = main.token ?? hex(32);
+  }
+
+  /** A recording Twilio holds for `accountSid` (the main account by default). */
+  addRecording(callSid: string, accountSid = this.mainSid): RecordingResource {
+    const recording = { sid: "RE" + hex(32), account_sid: accountSid, call_sid: callSid };
+    this.recordings.set(recording.sid, recording);
+    return recording;
+  }
 
   start(): this {
     this.#server = Deno.serve(
@@ -152,6 +177,7 @@ export class TwilioStandIn {
       return this.#error(400, 20001, "Content-Type must be application/x-www-form-urlencoded");
     }
     if (!this.#authorized(req)) return this.#error(401, 20003, "Authenticate");
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
     let fault = this.#faults.get(n);
     this.#faults.delete(n);
@@ -273,6 +299,21 @@ export class TwilioStandIn {
           (!name || x.friendly_name === name)
         );
         return this.#page(url, "incoming_phone_numbers", list);
+      }
+    }
+    if ((m = rest.match(/^Recordings\/(RE[0-9a-f]{32})$/))) {
+      const recording = this.recordings.get(m[1]);
+      if (!recording || recording.account_sid !== accountSid) {
+        return this.#error(404, 20404, "The requested resource was not found");
+      }
+      if (method === "GET") return Response.json(recording);
+      if (method === "DELETE") {
+        this.recordings.delete(recording.sid);
+        this.effects.recordingsDeleted.set(
+          recording.sid,
+          (this.effects.recordingsDeleted.get(recording.sid) ?? 0) + 1,
+        );
+        return new Response(null, { status: 204 });
       }
     }
     if ((m = rest.match(/^IncomingPhoneNumbers\/(PN[0-9a-f]{32})$/))) {
