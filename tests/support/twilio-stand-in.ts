@@ -18,7 +18,9 @@ export type Fault =
   | { kind: "hang" }
   | { kind: "drop" }
   /** Act, then never answer: a process killed mid-call after Twilio acted. */
-  | { kind: "act-hang" };
+  | { kind: "act-hang" }
+  /** Wait `ms`, then act and answer: a slow Twilio (the caller's timeout permitting). */
+  | { kind: "delay"; ms: number };
 
 export interface NumberResource {
   sid: string;
@@ -197,6 +199,7 @@ export class TwilioStandIn {
       await this.#holdUntilAbort(req);
       return new Response(null, { status: 504 });
     }
+    if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
     const res = this.#route(req.method, url, form);
     if (fault?.kind === "act-hang") {
       await this.#holdUntilAbort(req);
