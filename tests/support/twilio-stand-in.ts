@@ -305,34 +305,25 @@ export class TwilioStandIn {
       }
     }
     if ((m = rest.match(/^Recordings\/(RE[0-9a-f]{32})$/))) {
-      const recording = this.recordings.get(m[1]);
-      if (!recording || recording.account_sid !== accountSid) {
-        return this.#error(404, 20404, "The requested resource was not found");
-      }
-      if (method === "GET") return Response.json(recording);
-      if (method === "DELETE") {
-        this.recordings.delete(recording.sid);
-        this.effects.recordingsDeleted.set(
-          recording.sid,
-          (this.effects.recordingsDeleted.get(recording.sid) ?? 0) + 1,
-        );
-        return new Response(null, { status: 204 });
-      }
+      return this.#ownedResource(
+        method,
+        accountSid,
+        this.recordings,
+        m[1],
+        this.effects.recordingsDeleted,
+      ) ??
+        this.#error(404, 20404, "The requested resource was not found");
     }
     if ((m = rest.match(/^IncomingPhoneNumbers\/(PN[0-9a-f]{32})$/))) {
-      const num = this.numbers.get(m[1]);
-      if (!num || num.account_sid !== accountSid) {
-        return this.#error(404, 20404, "The requested resource was not found");
-      }
-      if (method === "GET") return Response.json(num);
-      if (method === "DELETE") {
-        this.numbers.delete(num.sid);
-        this.effects.numbersReleased.set(
-          num.sid,
-          (this.effects.numbersReleased.get(num.sid) ?? 0) + 1,
-        );
-        return new Response(null, { status: 204 });
-      }
+      const answered = this.#ownedResource(
+        method,
+        accountSid,
+        this.numbers,
+        m[1],
+        this.effects.numbersReleased,
+      );
+      if (answered) return answered;
+      const num = this.numbers.get(m[1])!;
       if (method === "POST") {
         const fields: [keyof NumberResource, string][] = [
           ["voice_url", "VoiceUrl"],
@@ -349,6 +340,28 @@ export class TwilioStandIn {
       }
     }
     return this.#error(404, 20404, "The requested resource was not found");
+  }
+
+  /**
+   * GET or DELETE of a resource an account owns (404 when another account
+   * owns it); DELETE counts in `deletions`. Undefined for other methods.
+   */
+  #ownedResource(
+    method: string,
+    accountSid: string,
+    resources: Map<string, { sid: string; account_sid: string }>,
+    sid: string,
+    deletions: Map<string, number>,
+  ): Response | undefined {
+    const resource = resources.get(sid);
+    if (!resource || resource.account_sid !== accountSid) {
+      return this.#error(404, 20404, "The requested resource was not found");
+    }
+    if (method === "GET") return Response.json(resource);
+    if (method !== "DELETE") return undefined;
+    resources.delete(sid);
+    deletions.set(sid, (deletions.get(sid) ?? 0) + 1);
+    return new Response(null, { status: 204 });
   }
 
   #createAccount(form: URLSearchParams): Response {
