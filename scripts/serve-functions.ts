@@ -9,8 +9,7 @@
  * --resume-every stands in for hosted Supabase's pg_cron + pg_net job (there
  * is no pg_net here): it calls POST telephony-provision/transactions/resume
  * with the admin key on that period, so crashed provisioning transactions
- * are finished, and recordings queued for deletion deleted at Twilio, on the
- * local stack too.
+ * are finished on the local stack too.
  */
 import { parseDotenv, readFunctionsEnv } from "./lib/dotenv.ts";
 import { functionsWithoutJwt, verifyGatewayJwt } from "./lib/gateway-jwt.ts";
@@ -142,6 +141,7 @@ const resumer = resumeEvery > 0 && adminKey
         { method: "POST", headers: { authorization: `Bearer ${adminKey}` } },
       );
       const body = await res.json();
+      // The same request deletes queued recordings at Twilio: say so when it did.
       const deletions = Object.values(body.recordingDeletions ?? {}).some((n) => n !== 0);
       if (res.status !== 200 || body.resumed?.length || deletions) {
         console.error(`[serve-functions] resumer: ${res.status} ${JSON.stringify(body)}`);
