@@ -170,7 +170,9 @@ const resumer = resumeEvery > 0 && adminKey
         { method: "POST", headers: { authorization: `Bearer ${adminKey}` } },
       );
       const body = await res.json();
-      if (res.status !== 200 || body.resumed?.length) {
+      // The same request deletes queued recordings at Twilio: say so when it did.
+      const deletions = Object.values(body.recordingDeletions ?? {}).some((n) => n !== 0);
+      if (res.status !== 200 || body.resumed?.length || deletions) {
         console.error(`[serve-functions] resumer: ${res.status} ${JSON.stringify(body)}`);
       }
     } catch (e) {

@@ -15,8 +15,12 @@ import type { TwilioStandIn } from "./twilio-stand-in.ts";
 export const ADMIN_KEY = exampleEnv().ADMIN_API_KEY;
 export const PUBLIC_BASE_URL = "https://hotline.example.test/functions/v1";
 
-/** The environment the admin function runs with, pointed at the stand-in. */
-export function provisioningEnv(standIn: TwilioStandIn, timeoutMs = 300): Record<string, string> {
+/** The environment the admin function runs with, pointed at the stand-in (`overrides` win). */
+export function provisioningEnv(
+  standIn: TwilioStandIn,
+  timeoutMs = 300,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
   return {
     ...exampleEnv(),
     TWILIO_ACCOUNT_SID: standIn.mainSid,
@@ -25,6 +29,7 @@ export function provisioningEnv(standIn: TwilioStandIn, timeoutMs = 300): Record
     TWILIO_API_TIMEOUT_MS: String(timeoutMs),
     PUBLIC_BASE_URL,
     SUPABASE_DB_URL: testDbUrl(),
+    ...overrides,
   };
 }
 
@@ -40,11 +45,18 @@ export interface AdminCall {
 // deno-lint-ignore no-explicit-any -- answers are JSON the tests pick apart
 export type Answer = { status: number; body: Record<string, any>; headers: Headers };
 
-/** An in-process telephony-provision with short leases and retry pauses. */
-export function provisioningClient(standIn: TwilioStandIn, options: ProvisioningOptions = {}) {
+/**
+ * An in-process telephony-provision with short leases and retry pauses;
+ * `env` overrides its environment (e.g. PUBLIC_BASE_URL: where the numbers' webhooks point).
+ */
+export function provisioningClient(
+  standIn: TwilioStandIn,
+  options: ProvisioningOptions = {},
+  env: Record<string, string> = {},
+) {
   const handler = serveAdminApi(
     provisioningApi({ leaseSeconds: 30, retryDelayMs: 10, ...options }),
-    () => provisioningEnv(standIn),
+    () => provisioningEnv(standIn, 300, env),
   );
   return async (method: string, path: string, call: AdminCall = {}): Promise<Answer> => {
     const headers: Record<string, string> = { "content-type": "application/json" };
@@ -72,7 +84,7 @@ export async function expireLeases(sql: ReturnType<typeof testSql>): Promise<voi
 export interface Invariants {
   /** Numbers Twilio holds that no active row owns. */
   orphanedNumbers: string[];
-  /** Rows that point at a number Twilio no longer holds, or are stuck mid-way. */
+  /** Rows that point at a number (or an account) Twilio no longer holds, or are stuck mid-way. */
   danglingRows: string[];
   /** Subaccounts left open that no row owns. */
   orphanedAccounts: string[];
@@ -100,8 +112,13 @@ export async function checkInvariants(
     (r.state === "active" && !held.has(r.phone_number_sid)) ||
     ["provisioning", "releasing"].includes(r.state)
   ).map((r) => `${r.e164}:${r.state}`);
-  const subRows = new Set(
-    (await sql`select account_sid from public.telephony_subaccounts`).map((r) => r.account_sid),
+  const subaccounts = await sql`select account_sid, status from public.telephony_subaccounts`;
+  const subRows = new Set(subaccounts.map((r) => r.account_sid));
+  // A row still active (its token still accepted) for an account Twilio has closed.
+  danglingRows.push(
+    ...subaccounts.filter((r) =>
+      r.status === "active" && standIn.accounts.get(r.account_sid)?.status === "closed"
+    ).map((r) => `subaccount ${r.account_sid}:active`),
   );
   const orphanedAccounts = [...standIn.accounts.values()]
     .filter((a) => a.status !== "closed" && !subRows.has(a.sid)).map((a) => a.sid);

@@ -2,7 +2,7 @@
  * A local HTTP stand-in for the parts of Twilio's REST API provisioning uses:
  * AvailablePhoneNumbers, IncomingPhoneNumbers (create, list with filters,
  * fetch, update, delete), Accounts (create, list by FriendlyName, fetch,
- * update Status=closed). It speaks the wire format (`.json` paths,
+ * update Status=closed), Recordings (fetch, delete). It speaks the wire format (`.json` paths,
  * form-encoded bodies, HTTP basic auth, Twilio's error body, `next_page_uri`
  * paging) and injects faults per request:
  *
@@ -18,7 +18,9 @@ export type Fault =
   | { kind: "hang" }
   | { kind: "drop" }
   /** Act, then never answer: a process killed mid-call after Twilio acted. */
-  | { kind: "act-hang" };
+  | { kind: "act-hang" }
+  /** Wait `ms`, then act and answer: a slow Twilio (the caller's timeout permitting). */
+  | { kind: "delay"; ms: number };
 
 export interface NumberResource {
   sid: string;
@@ -40,6 +42,12 @@ export interface AccountResource {
   auth_token: string;
 }
 
+export interface RecordingResource {
+  sid: string;
+  account_sid: string;
+  call_sid: string;
+}
+
 export interface RequestRecord {
   n: number;
   method: string;
@@ -52,9 +60,11 @@ const hex = (n: number) =>
     .join("");
 
 export class TwilioStandIn {
-  readonly mainSid = "AC" + hex(32);
-  readonly mainToken = hex(32);
+  readonly mainSid: string;
+  readonly mainToken: string;
   readonly numbers = new Map<string, NumberResource>();
+  /** Recordings by RecordingSid (add them with addRecording). */
+  readonly recordings = new Map<string, RecordingResource>();
   readonly accounts = new Map<string, AccountResource>();
   /** Numbers someone else bought meanwhile: buying them fails with 21422. */
   readonly takenElsewhere = new Set<string>();
@@ -69,16 +79,33 @@ export class TwilioStandIn {
     accountsCreated: 0,
     accountsClosed: new Map<string, number>(),
     webhooksSet: 0,
+    /** Recordings deleted, per RecordingSid: never more than one. */
+    recordingsDeleted: new Map<string, number>(),
   };
   readonly requests: RequestRecord[] = [];
   /** Page size for list reads when the request gives none (small, so paging is exercised). */
   defaultPageSize = 50;
+  /** Milliseconds every request waits before it is handled (to make concurrent clients overlap). */
+  latencyMs = 0;
   #faults = new Map<number, Fault>();
   #patternFaults: { method: string; path: RegExp; fault: Fault; times: number }[] = [];
   #count = 0;
   #server!: Deno.HttpServer;
   #hanging = new Set<() => void>();
   url = "";
+
+  /** A main account with random credentials, or the ones given (e.g. the functions' .env). */
+  constructor(main: { sid?: string; token?: string } = {}) {
+    this.mainSid = main.sid ?? "AC" + hex(32);
+    this.mainToken = main.token ?? hex(32);
+  }
+
+  /** A recording Twilio holds for `accountSid` (the main account by default). */
+  addRecording(callSid: string, accountSid = this.mainSid): RecordingResource {
+    const recording = { sid: "RE" + hex(32), account_sid: accountSid, call_sid: callSid };
+    this.recordings.set(recording.sid, recording);
+    return recording;
+  }
 
   start(): this {
     this.#server = Deno.serve(
@@ -152,6 +179,7 @@ export class TwilioStandIn {
       return this.#error(400, 20001, "Content-Type must be application/x-www-form-urlencoded");
     }
     if (!this.#authorized(req)) return this.#error(401, 20003, "Authenticate");
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
 
     let fault = this.#faults.get(n);
     this.#faults.delete(n);
@@ -171,6 +199,7 @@ export class TwilioStandIn {
       await this.#holdUntilAbort(req);
       return new Response(null, { status: 504 });
     }
+    if (fault?.kind === "delay") await new Promise((r) => setTimeout(r, fault.ms));
     const res = this.#route(req.method, url, form);
     if (fault?.kind === "act-hang") {
       await this.#holdUntilAbort(req);
@@ -275,20 +304,26 @@ export class TwilioStandIn {
         return this.#page(url, "incoming_phone_numbers", list);
       }
     }
+    if ((m = rest.match(/^Recordings\/(RE[0-9a-f]{32})$/))) {
+      return this.#ownedResource(
+        method,
+        accountSid,
+        this.recordings,
+        m[1],
+        this.effects.recordingsDeleted,
+      ) ??
+        this.#error(404, 20404, "The requested resource was not found");
+    }
     if ((m = rest.match(/^IncomingPhoneNumbers\/(PN[0-9a-f]{32})$/))) {
-      const num = this.numbers.get(m[1]);
-      if (!num || num.account_sid !== accountSid) {
-        return this.#error(404, 20404, "The requested resource was not found");
-      }
-      if (method === "GET") return Response.json(num);
-      if (method === "DELETE") {
-        this.numbers.delete(num.sid);
-        this.effects.numbersReleased.set(
-          num.sid,
-          (this.effects.numbersReleased.get(num.sid) ?? 0) + 1,
-        );
-        return new Response(null, { status: 204 });
-      }
+      const answered = this.#ownedResource(
+        method,
+        accountSid,
+        this.numbers,
+        m[1],
+        this.effects.numbersReleased,
+      );
+      if (answered) return answered;
+      const num = this.numbers.get(m[1])!;
       if (method === "POST") {
         const fields: [keyof NumberResource, string][] = [
           ["voice_url", "VoiceUrl"],
@@ -305,6 +340,28 @@ export class TwilioStandIn {
       }
     }
     return this.#error(404, 20404, "The requested resource was not found");
+  }
+
+  /**
+   * GET or DELETE of a resource an account owns (404 when another account
+   * owns it); DELETE counts in `deletions`. Undefined for other methods.
+   */
+  #ownedResource(
+    method: string,
+    accountSid: string,
+    resources: Map<string, { sid: string; account_sid: string }>,
+    sid: string,
+    deletions: Map<string, number>,
+  ): Response | undefined {
+    const resource = resources.get(sid);
+    if (!resource || resource.account_sid !== accountSid) {
+      return this.#error(404, 20404, "The requested resource was not found");
+    }
+    if (method === "GET") return Response.json(resource);
+    if (method !== "DELETE") return undefined;
+    resources.delete(sid);
+    deletions.set(sid, (deletions.get(sid) ?? 0) + 1);
+    return new Response(null, { status: 204 });
   }
 
   #createAccount(form: URLSearchParams): Response {

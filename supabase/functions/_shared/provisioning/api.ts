@@ -4,12 +4,14 @@
  *   POST   /numbers                    provision a number (Idempotency-Key required)
  *   DELETE /numbers/<E.164, encoded>   release it
  *   GET    /transactions/<id>          a transaction with its steps
- *   POST   /transactions/resume        run the resumer once now
+ *   POST   /transactions/resume        run the resumer once now (and the
+ *                                       queued Twilio recording deletions)
  */
 import type { AdminApi, AdminContext, AdminResult } from "../admin/pipeline.ts";
 import { AdminError } from "../admin/errors.ts";
 import { rateLimitedHttpResponse, takeRateLimit } from "../platform/rate-limit.ts";
 import { TwilioRestClient } from "../twilio/rest-client.ts";
+import { deleteQueuedRecordings } from "../retention/recording-deletions.ts";
 import { provisionNumberKind, releaseNumberKind } from "./number-transactions.ts";
 import {
   claimExpiredTransactions,
@@ -31,18 +33,23 @@ export interface ProvisioningOptions {
   retryDelayMs?: number;
 }
 
+/** The main account's REST client (its credentials reach our subaccounts too). */
+function twilioClient(ctx: AdminContext): TwilioRestClient {
+  return new TwilioRestClient({
+    baseUrl: ctx.config.TWILIO_API_BASE_URL,
+    accountSid: ctx.config.TWILIO_ACCOUNT_SID,
+    authToken: ctx.config.TWILIO_AUTH_TOKEN,
+    apiKeySid: ctx.config.TWILIO_API_KEY_SID,
+    apiKeySecret: ctx.config.TWILIO_API_KEY_SECRET,
+    timeoutMs: ctx.config.TWILIO_API_TIMEOUT_MS,
+  });
+}
+
 function kinds(ctx: AdminContext): Record<string, TransactionKind> {
   const deps = {
     sql: ctx.sql,
     publicBaseUrl: ctx.config.PUBLIC_BASE_URL,
-    twilio: new TwilioRestClient({
-      baseUrl: ctx.config.TWILIO_API_BASE_URL,
-      accountSid: ctx.config.TWILIO_ACCOUNT_SID,
-      authToken: ctx.config.TWILIO_AUTH_TOKEN,
-      apiKeySid: ctx.config.TWILIO_API_KEY_SID,
-      apiKeySecret: ctx.config.TWILIO_API_KEY_SECRET,
-      timeoutMs: ctx.config.TWILIO_API_TIMEOUT_MS,
-    }),
+    twilio: twilioClient(ctx),
   };
   const provision = provisionNumberKind(deps);
   const release = releaseNumberKind(deps);
@@ -270,7 +277,12 @@ async function release(ctx: AdminContext, options: ProvisioningOptions): Promise
   };
 }
 
-/** Runs the resumer once: every transaction whose lease expired is completed or undone. */
+/**
+ * Runs the resumer once: every transaction whose lease expired is completed
+ * or undone; then the recordings queued for deletion at Twilio are deleted
+ * (the same schedule serves both: pg_cron on hosted Supabase, the gateway's
+ * timer locally).
+ */
 export async function resumeTransactions(
   ctx: AdminContext,
   options: ProvisioningOptions,
@@ -284,7 +296,10 @@ export async function resumeTransactions(
     const view = await driveTransaction(ctx.sql, all[row.kind], id, { owner, ...options });
     resumed.push({ id, kind: view.kind, status: view.status });
   }
-  return { status: 200, body: { resumed } };
+  const recordingDeletions = await deleteQueuedRecordings(ctx.sql, twilioClient(ctx), {
+    worker: owner,
+  });
+  return { status: 200, body: { resumed, recordingDeletions } };
 }
 
 /** The telephony-provision admin API. */

@@ -106,9 +106,45 @@ async function findTaggedNumber(
   return numbers.find((n) => n.friendly_name === tag);
 }
 
+/**
+ * Stores a new subaccount with its auth token as soon as it exists, before
+ * any number in it points at the hotline: the voice functions cache "not one
+ * of ours" for an account SID (twilio/account.ts), so a webhook arriving
+ * before the token was stored would lock the number out for that long.
+ */
+async function storeSubaccountToken(sql: Sql, account: TwilioResource, s: StepState) {
+  const token = typeof account.auth_token === "string" ? account.auth_token : null;
+  await sql`
+    insert into public.telephony_subaccounts (account_sid, friendly_name, auth_token, client)
+    values (${String(account.sid)}, ${transactionTag(s.transactionId, str(s.request.client))},
+            ${token}, ${str(s.request.client)})
+    on conflict (account_sid) do update set auth_token = excluded.auth_token`;
+}
+
 /** The provisioning transaction. */
 export function provisionNumberKind(deps: NumberStepDeps): TransactionKind {
   const { sql, twilio } = deps;
+
+  /** Closes a subaccount this transaction created (found by its tag when its SID was lost). */
+  const closeSubaccount = async (knownSid: string, friendlyName: string) => {
+    let sid = knownSid;
+    if (!sid) {
+      const accounts = await twilio.list(ACCOUNTS_PATH, "accounts", { FriendlyName: friendlyName });
+      const live = accounts.find((a) => a.status !== "closed");
+      if (!live) return;
+      sid = String(live.sid);
+    }
+    try {
+      // Read first: a close whose answer was lost is not sent again.
+      const account = await twilio.get(accountPath(sid));
+      if (account.status === "closed") return;
+      await twilio.post(accountPath(sid), { Status: "closed" });
+    } catch (e) {
+      if (e instanceof TwilioRestError && e.status === 404) return;
+      throw e;
+    }
+  };
+
   return {
     kind: "provision_number",
     onNeedsAttention: flagNumber,
@@ -126,39 +162,28 @@ export function provisionNumberKind(deps: NumberStepDeps): TransactionKind {
           const friendlyName = transactionTag(s.transactionId, str(s.request.client));
           return Promise.resolve({ intent: { friendlyName }, undo: { friendlyName } });
         },
-        run: (intent) =>
-          twilioCall(async () => {
-            const account = await twilio.post(ACCOUNTS_PATH, {
-              FriendlyName: str(intent.friendlyName),
-            });
-            return { accountSid: String(account.sid) };
-          }),
-        reconcile: async (intent) => {
+        run: async (intent, s) => {
+          const account = await twilioCall(() =>
+            twilio.post(ACCOUNTS_PATH, { FriendlyName: str(intent.friendlyName) })
+          );
+          await storeSubaccountToken(sql, account, s);
+          return { accountSid: String(account.sid) };
+        },
+        reconcile: async (intent, s) => {
           const accounts = await twilio.list(ACCOUNTS_PATH, "accounts", {
             FriendlyName: str(intent.friendlyName),
           });
           const live = accounts.find((a) => a.status !== "closed");
-          return live ? { accountSid: String(live.sid) } : null;
+          if (!live) return null;
+          await storeSubaccountToken(sql, live, s);
+          return { accountSid: String(live.sid) };
         },
         compensate: async (undo, result) => {
-          let sid = str(result?.accountSid);
-          if (!sid) {
-            const accounts = await twilio.list(ACCOUNTS_PATH, "accounts", {
-              FriendlyName: str(undo.friendlyName),
-            });
-            const live = accounts.find((a) => a.status !== "closed");
-            if (!live) return;
-            sid = String(live.sid);
-          }
-          try {
-            // Read first: a close whose answer was lost is not sent again.
-            const account = await twilio.get(accountPath(sid));
-            if (account.status === "closed") return;
-            await twilio.post(accountPath(sid), { Status: "closed" });
-          } catch (e) {
-            if (e instanceof TwilioRestError && e.status === 404) return;
-            throw e;
-          }
+          await closeSubaccount(str(result?.accountSid), str(undo.friendlyName));
+          // Its numbers were undone before it (reverse order): nothing refers to the row now.
+          await sql`delete from public.telephony_subaccounts s
+                     where s.friendly_name = ${str(undo.friendlyName)}
+                       and not exists (select 1 from public.telephony_numbers n where n.subaccount_id = s.id)`;
         },
       },
 
@@ -322,7 +347,9 @@ export function provisionNumberKind(deps: NumberStepDeps): TransactionKind {
           let authToken: string | null = null;
           if (subSid) {
             // The subaccount's token signs its numbers' webhooks; it is kept
-            // only in telephony_subaccounts, never in the step log.
+            // only in telephony_subaccounts, never in the step log. Stored by
+            // create_subaccount already; read again here so a transaction
+            // begun before that step stored it still ends with the token.
             const account = await twilioCall(() => twilio.get(accountPath(subSid)));
             authToken = typeof account.auth_token === "string" ? account.auth_token : null;
           }
