@@ -83,6 +83,8 @@ async function scenario(
 ) {
   const standIn = new TwilioStandIn().start();
   const call = provisioningClient(standIn);
+  // The database's clock, as transactions' created_at is: this scenario's transactions start after it.
+  const [{ since }] = await sql`select clock_timestamp() as since`;
   await resetProvisioningLimits(sql);
   await setup(call);
   standIn.faultAt(n, fault);
@@ -97,10 +99,15 @@ async function scenario(
   figures.faultsInjected += standIn.requests.filter((r) => r.fault).length;
   await resumeUntilSettled(call);
   tally(await checkInvariants(sql, standIn), label);
-  // Every undo ran at most once with effect (checked above) and no step is left mid-way.
+  // Every undo ran at most once with effect (checked above) and no step of this
+  // scenario is left mid-way. Only this scenario's: the needs_attention tests
+  // below deliberately leave a compensation_failed step behind, and the
+  // PgBouncer pass of scripts/test runs this file again on the same database.
   const [{ stuck }] = await sql`
-    select count(*)::int as stuck from public.telephony_transaction_steps
-     where status in ('started', 'compensating', 'compensation_failed')`;
+    select count(*)::int as stuck from public.telephony_transaction_steps s
+      join public.telephony_transactions t on t.id = s.transaction_id
+     where t.created_at >= ${since}
+       and s.status in ('started', 'compensating', 'compensation_failed')`;
   assert.equal(stuck, 0, `${label}: steps left mid-way`);
   await releaseEverything(sql, call, standIn);
 }

@@ -206,8 +206,7 @@ Deno.test("crash: a resumer skips transactions another resumer is taking, withou
     returning id`;
   const mine = ids.map((r) => r.id as string);
   const a = testSql({ max: 1 });
-  // A B that waited for A's locks would wait forever (A commits after B): cap it.
-  const b = testSql({ max: 1, connection: { statement_timeout: 2_000 } });
+  const b = testSql({ max: 1 });
   try {
     // Resumer A takes two and has not committed yet (its row locks are held).
     let releaseA!: () => void;
@@ -222,8 +221,14 @@ Deno.test("crash: a resumer skips transactions another resumer is taking, withou
     while (aTook.length === 0) await new Promise((r) => setTimeout(r, 10));
     // Resumer B, on its own connection, must not block on A's rows nor take them.
     const started = performance.now();
-    const bTook = await b`
-      select public.telephony_transactions_claim_expired('resumer-b', 30, 10) as id`
+    // A B that waited for A's locks would wait forever (A commits after B): cap it.
+    // SET LOCAL, not a start-up parameter: PgBouncer in transaction mode refuses
+    // statement_timeout at connect ("unsupported startup parameter"), as db.ts notes.
+    const bTook = await b.begin(async (tx) => {
+      await tx`set local statement_timeout = 2000`;
+      return await tx`
+        select public.telephony_transactions_claim_expired('resumer-b', 30, 10) as id`;
+    })
       .then((rows) => rows.map((r) => r.id as string).filter((id) => mine.includes(id)))
       .finally(() => releaseA());
     const waited = performance.now() - started;
