@@ -69,6 +69,12 @@ export async function measureColdStarts(runs: number): Promise<ColdStart[]> {
       entry: `${ROOT}/bench/fixtures/bare-twiml.ts`,
       request: {},
     },
+    // Not a function: shows what the Postgres driver's import alone costs.
+    {
+      name: "bare + Postgres driver import",
+      entry: `${ROOT}/bench/fixtures/bare-with-driver.ts`,
+      request: {},
+    },
   ];
   for (
     const entry of [...Deno.readDirSync(`${ROOT}/supabase/functions`)].sort((a, b) =>
