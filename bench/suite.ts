@@ -17,12 +17,11 @@ import { parseDotenv } from "../scripts/lib/dotenv.ts";
 import { TwilioDriver } from "../tests/flow/twilio-driver.ts";
 import { measureColdStarts } from "./cold-start.bench.ts";
 import { compareRateLimiters } from "./rate-limit.bench.ts";
-import { latencyChart, type Series } from "./lib/chart.ts";
 import { loadLevel, type LoadResult } from "./lib/load.ts";
 import { INSERT_CEILING_SCRIPT, pgbench, type PgbenchResult, STEP_SCRIPTS } from "./lib/pgbench.ts";
 import { cpuMs, residentMiB, run, type ServerProcess, startServer } from "./lib/processes.ts";
 import { HOT_PATH, type HotPathStep, writeSignedWebhooks } from "./lib/webhooks.ts";
-import { type CallPath, renderReport, type SuiteResults } from "./lib/report.ts";
+import { type CallPath, publishReport, type SuiteResults } from "./lib/report.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -461,26 +460,7 @@ async function main() {
   results.memory = await memoryRun(saturation);
   results.memorySeconds = MEMORY_SECONDS;
 
-  const full = results as SuiteResults;
-  const chart = latencyChart(
-    `Latency against throughput, ${CLIENTS} connections, direct at each process (${
-      full.date.slice(0, 10)
-    })`,
-    full.e2e.filter((r) => r.via === "direct").map((r): Series => ({
-      label: r.label,
-      points: r.levels,
-    })),
-    [
-      { label: "insert ceiling (pgbench)", perSecond: full.sql.ceiling.tps },
-      { label: "bare server", perSecond: saturation["bare Deno.serve (constant TwiML)"] },
-      { label: "naive peer", perSecond: saturation["naive peer (one insert)"] },
-    ],
-  );
-  await Deno.writeTextFile(`${ROOT}/docs/benchmarks-latency.svg`, chart);
-  const { markdown, table } = renderReport(full);
-  await Deno.writeTextFile(`${ROOT}/docs/benchmarks.md`, markdown);
-  await Deno.writeTextFile(`${ROOT}/docs/benchmarks.json`, JSON.stringify(full, null, 2) + "\n");
-  console.log(table);
+  console.log(await publishReport(results as SuiteResults));
 }
 
 try {

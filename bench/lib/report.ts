@@ -3,6 +3,37 @@ import type { ColdStart } from "../cold-start.bench.ts";
 import type { RateLimitComparison } from "../rate-limit.bench.ts";
 import type { LoadResult } from "./load.ts";
 import type { PgbenchResult } from "./pgbench.ts";
+import { latencyChart } from "./chart.ts";
+
+const DOCS = new URL("../../docs/", import.meta.url).pathname;
+
+/**
+ * Writes docs/benchmarks.md, its chart (docs/benchmarks-latency.svg) and the
+ * run's figures (docs/benchmarks.json, from which \`deno task bench:render\`
+ * redraws both); returns the summary table.
+ */
+export async function publishReport(r: SuiteResults): Promise<string> {
+  const saturation = (label: string) => {
+    const e = r.e2e.find((x) => x.via === "direct" && x.label === label)!;
+    return e.levels[e.levels.length - 1].throughput;
+  };
+  const chart = latencyChart(
+    `Latency against throughput, ${r.clients} connections, direct at each process (${
+      r.date.slice(0, 10)
+    })`,
+    r.e2e.filter((e) => e.via === "direct").map((e) => ({ label: e.label, points: e.levels })),
+    [
+      { label: "insert ceiling (pgbench)", perSecond: r.sql.ceiling.tps },
+      { label: "bare server", perSecond: saturation("bare Deno.serve (constant TwiML)") },
+      { label: "naive peer", perSecond: saturation("naive peer (one insert)") },
+    ],
+  );
+  await Deno.writeTextFile(`${DOCS}/benchmarks-latency.svg`, chart);
+  const { markdown, table } = renderReport(r);
+  await Deno.writeTextFile(`${DOCS}/benchmarks.md`, markdown);
+  await Deno.writeTextFile(`${DOCS}/benchmarks.json`, JSON.stringify(r, null, 2) + "\n");
+  return table;
+}
 
 export interface CallPath {
   name: string;
