@@ -502,7 +502,10 @@ and caller (\`bench/lib/replay.lua\`; "replayed" says whether a level ran out of
 (closed loop), then 25%, 50% and 75% of it offered (each connection waits connections/rate between
 answers). "direct" is the function's own process; "gateway" goes through \`scripts/serve-functions.ts\`,
 the local stand-in for Supabase's gateway. The bare server and the naive peer get the voice-frontdoor
-requests.
+requests; they may run out of fresh ones at saturation (they answer tens of thousands a second), which
+changes nothing for them: neither checks a signature or a key, and the naive insert has no unique key.
+Steps after voice-frontdoor get CallSids the database has not seen, so each also creates the call's
+row (as it would for a call whose first webhook was lost): a conservative figure for them.
 
 ${levels}
 
