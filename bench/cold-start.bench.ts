@@ -1,6 +1,7 @@
 /**
  * Cold start of each edge function (process start → first response) next to
- * a bare `Deno.serve` hello world, measured in the same run, as ratios.
+ * a bare `Deno.serve` answering constant TwiML, measured in the same run, as
+ * ratios. Part of `deno task bench`; alone:
  *
  *   .tools/bin/deno task bench:cold-start [runs]
  *
@@ -14,15 +15,19 @@ import { parseDotenv } from "../scripts/lib/dotenv.ts";
 import { freePort, functionRunArgs, runtimeEnv } from "../scripts/lib/function-workers.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const RUNS = Number(Deno.args[0] ?? 15);
 
-const env = {
-  ...parseDotenv(Deno.readTextFileSync(`${ROOT}/supabase/functions/.env.example`)),
-  SUPABASE_DB_URL: `postgresql://postgres:postgres@127.0.0.1:${freePort()}/postgres`,
-  ...runtimeEnv(),
-};
+export interface ColdStart {
+  name: string;
+  medianMs: number;
+  /** Median over the bare server's median. */
+  ratio: number;
+}
 
-async function coldStart(entry: string, request: RequestInit): Promise<number> {
+async function coldStart(
+  entry: string,
+  request: RequestInit,
+  env: Record<string, string>,
+): Promise<number> {
   const port = freePort();
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
@@ -51,34 +56,65 @@ async function coldStart(entry: string, request: RequestInit): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const targets: { name: string; entry: string; request: RequestInit }[] = [
-  { name: "hello world (baseline)", entry: `${ROOT}/bench/fixtures/hello.ts`, request: {} },
-];
-for (const entry of Deno.readDirSync(`${ROOT}/supabase/functions`)) {
-  if (!entry.isDirectory || entry.name.startsWith("_")) continue;
-  const isHealth = entry.name === "voice-health";
-  targets.push({
-    name: entry.name,
-    entry: `${ROOT}/supabase/functions/${entry.name}/index.ts`,
-    request: isHealth ? {} : {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: "CallSid=CA00000000000000000000000000000000",
+/** Median cold start of the bare server and of every function, over `runs` interleaved runs. */
+export async function measureColdStarts(runs: number): Promise<ColdStart[]> {
+  const env = {
+    ...parseDotenv(Deno.readTextFileSync(`${ROOT}/supabase/functions/.env.example`)),
+    SUPABASE_DB_URL: `postgresql://postgres:postgres@127.0.0.1:${freePort()}/postgres`,
+    ...runtimeEnv(),
+  };
+  const targets: { name: string; entry: string; request: RequestInit }[] = [
+    {
+      name: "bare Deno.serve (baseline)",
+      entry: `${ROOT}/bench/fixtures/bare-twiml.ts`,
+      request: {},
     },
+    // Not a function: shows what the Postgres driver's import alone costs.
+    {
+      name: "bare + Postgres driver import",
+      entry: `${ROOT}/bench/fixtures/bare-with-driver.ts`,
+      request: {},
+    },
+  ];
+  for (
+    const entry of [...Deno.readDirSync(`${ROOT}/supabase/functions`)].sort((a, b) =>
+      a.name.localeCompare(b.name)
+    )
+  ) {
+    if (!entry.isDirectory || entry.name.startsWith("_")) continue;
+    const isHealth = entry.name === "voice-health";
+    targets.push({
+      name: entry.name,
+      entry: `${ROOT}/supabase/functions/${entry.name}/index.ts`,
+      request: isHealth ? {} : {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "CallSid=CA00000000000000000000000000000000",
+      },
+    });
+  }
+  // Interleave runs so drift in machine load hits every target alike.
+  const samples = new Map(targets.map((t) => [t.name, [] as number[]]));
+  for (const t of targets) await coldStart(t.entry, t.request, env); // warm Deno's module cache
+  for (let i = 0; i < runs; i++) {
+    for (const t of targets) samples.get(t.name)!.push(await coldStart(t.entry, t.request, env));
+  }
+  const baseline = median(samples.get(targets[0].name)!);
+  return targets.map((t) => {
+    const m = median(samples.get(t.name)!);
+    return { name: t.name, medianMs: m, ratio: m / baseline };
   });
 }
 
-// Interleave runs so drift in machine load hits every target alike.
-const samples = new Map(targets.map((t) => [t.name, [] as number[]]));
-for (const t of targets) await coldStart(t.entry, t.request); // warm Deno's module cache
-for (let i = 0; i < RUNS; i++) {
-  for (const t of targets) samples.get(t.name)!.push(await coldStart(t.entry, t.request));
-}
-
-const baseline = median(samples.get(targets[0].name)!);
-console.log(`cold start, median of ${RUNS} runs (process start → first response)`);
-console.log("function".padEnd(26), "median ms".padStart(10), "ratio".padStart(7));
-for (const t of targets) {
-  const m = median(samples.get(t.name)!);
-  console.log(t.name.padEnd(26), m.toFixed(1).padStart(10), (m / baseline).toFixed(2).padStart(7));
+if (import.meta.main) {
+  const runs = Number(Deno.args[0] ?? 15);
+  console.log(`cold start, median of ${runs} runs (process start → first response)`);
+  console.log("function".padEnd(28), "median ms".padStart(10), "ratio".padStart(7));
+  for (const r of await measureColdStarts(runs)) {
+    console.log(
+      r.name.padEnd(28),
+      r.medianMs.toFixed(1).padStart(10),
+      r.ratio.toFixed(2).padStart(7),
+    );
+  }
 }

@@ -1,7 +1,10 @@
-/** Status callbacks: the call's lifecycle, forward-only, duplicates ignored (voice_status_apply). */
+/**
+ * Status callbacks: the call's lifecycle, forward-only, duplicates ignored
+ * (voice_status_apply). The lifecycle row's natural key (CallSid + status) is
+ * the idempotency record: no separate key is computed or stored.
+ */
 import { parseStatusCallback, statusForLog } from "../_shared/call/lifecycle.ts";
 import { callParties, runStep } from "../_shared/call/step.ts";
-import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { param } from "../_shared/twilio/form.ts";
 import { notStoredResponse, serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
@@ -13,7 +16,6 @@ Deno.serve(serveTwilioWebhook({
     if (!parsed.ok) return { twiml: [], outcome: `ignored:${parsed.reason}` };
     const cb = parsed.value;
     const { from, to } = callParties(ctx);
-    const key = await webhookIdempotencyKey(ctx, cb.callSid, `status:${cb.status}`);
     const applied = await runStep<{ duplicate: boolean; status: string }>(
       ctx,
       (sql) =>
@@ -22,7 +24,7 @@ Deno.serve(serveTwilioWebhook({
             ${cb.event ?? null}, ${cb.sequence ?? null}, ${cb.occurredAt ?? null}, ${
           cb.durationSeconds ?? null
         },
-            ${key}) as r`,
+            null) as r`,
       { callback: true },
     );
     return {

@@ -1,0 +1,71 @@
+/** SQL under pgbench: one script, N clients, T seconds, transactions per second. */
+import { run } from "./processes.ts";
+
+export interface PgbenchResult {
+  tps: number;
+  latencyMs: number;
+}
+
+/** Runs `script` (pgbench's script language) against `dbUrl`. */
+export async function pgbench(opts: {
+  pgBin: string;
+  dbUrl: string;
+  script: string;
+  clients: number;
+  seconds: number;
+}): Promise<PgbenchResult> {
+  const file = await Deno.makeTempFile({ suffix: ".pgbench.sql" });
+  try {
+    await Deno.writeTextFile(file, opts.script);
+    const out = await run(`${opts.pgBin}/pgbench`, [
+      "-n", // no vacuum of pgbench's own tables (there are none)
+      "-c",
+      String(opts.clients),
+      "-j",
+      "2",
+      "-T",
+      String(opts.seconds),
+      "-f",
+      file,
+      opts.dbUrl,
+    ]);
+    const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(out);
+    const latency = /latency average = ([\d.]+) ms/.exec(out);
+    if (!tps || !latency) throw new Error(`pgbench printed no result:\n${out}`);
+    return { tps: Number(tps[1]), latencyMs: Number(latency[1]) };
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+/** A fresh CallSid, caller and key per transaction: pgbench draws `n` at random. */
+const PRELUDE = "\\set n random(1, 2000000000)\n";
+const CALL_SID = "'CA' || lpad(to_hex(:n), 32, 'e')";
+const FROM = "'+1' || (2000000000::bigint + :n)::text";
+const KEY = (step: string) => `${CALL_SID} || ':${step}:' || md5(:n::text)`;
+const HOTLINE = "'+15877428885'";
+const ACCOUNT = "'AC00000000000000000000000000000001'";
+
+/** The single-row insert ceiling: what Postgres does for the smallest possible write. */
+export const INSERT_CEILING_SCRIPT = PRELUDE +
+  `insert into bench_insert_ceiling (call_sid, from_number) values (${CALL_SID}, ${FROM});\n`;
+
+/** Each hot-path step's one SQL call, with the arguments its function passes. */
+export const STEP_SCRIPTS: Record<string, string> = {
+  "voice-frontdoor": PRELUDE +
+    `select public.voice_frontdoor_answer(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, ${
+      KEY("frontdoor")
+    }, '2026-11-v2');\n`,
+  "voice-menu-handler": PRELUDE +
+    `select public.voice_menu_choice(${CALL_SID}, ${FROM}, ${HOTLINE}, 'sales', '1', 1, ${
+      KEY("menu:1:0")
+    }, '+15875550101', '+15875550102');\n`,
+  "voice-status": PRELUDE +
+    `select public.voice_status_apply(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, 'completed', 'completed', 3, now(), 42, ${
+      KEY("status:completed")
+    });\n`,
+  "voice-voicemail (recording)": PRELUDE +
+    `select public.voice_voicemail_save(${CALL_SID}, ${FROM}, ${HOTLINE}, 'RE' || lpad(to_hex(:n), 32, 'b'), 'https://api.twilio.com/r', 12, null, null, null, ${
+      KEY("voicemail:recording")
+    });\n`,
+};

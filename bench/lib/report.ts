@@ -1,0 +1,615 @@
+/** docs/benchmarks.md from one run's figures: tables, goals met or missed, the capacity model. */
+import type { ColdStart } from "../cold-start.bench.ts";
+import type { RateLimitComparison } from "../rate-limit.bench.ts";
+import type { LoadResult } from "./load.ts";
+import type { PgbenchResult } from "./pgbench.ts";
+import { latencyChart } from "./chart.ts";
+
+const DOCS = new URL("../../docs/", import.meta.url).pathname;
+
+/**
+ * Writes docs/benchmarks.md, its chart (docs/benchmarks-latency.svg) and the
+ * run's figures (docs/benchmarks.json, from which \`deno task bench:render\`
+ * redraws both); returns the summary table.
+ */
+export async function publishReport(r: SuiteResults): Promise<string> {
+  const saturation = (label: string) => {
+    const e = r.e2e.find((x) => x.via === "direct" && x.label === label)!;
+    return e.levels[e.levels.length - 1].throughput;
+  };
+  const chart = latencyChart(
+    `Latency against throughput, ${r.clients} connections, direct at each process (${
+      r.date.slice(0, 10)
+    })`,
+    r.e2e.filter((e) => e.via === "direct").map((e) => ({ label: e.label, points: e.levels })),
+    [
+      { label: "insert ceiling (pgbench)", perSecond: r.sql.ceiling.tps },
+      { label: "bare server", perSecond: saturation("bare Deno.serve (constant TwiML)") },
+      { label: "naive peer", perSecond: saturation("naive peer (one insert)") },
+    ],
+  );
+  await Deno.writeTextFile(`${DOCS}/benchmarks-latency.svg`, chart);
+  const { markdown, table } = renderReport(r);
+  await Deno.writeTextFile(`${DOCS}/benchmarks.md`, markdown);
+  await Deno.writeTextFile(`${DOCS}/benchmarks.json`, JSON.stringify(r, null, 2) + "\n");
+  // Committed as written: formatted the way `deno fmt --check` (in scripts/test) expects.
+  const files = ["benchmarks.md", "benchmarks-latency.svg", "benchmarks.json"].map((f) => DOCS + f);
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", ...files] }).output();
+  return table;
+}
+
+export interface CallPath {
+  name: string;
+  webhooks: number;
+  bySlug: Record<string, number>;
+  errors: number;
+}
+
+export interface SuiteResults {
+  command: string;
+  date: string;
+  seconds: number;
+  clients: number;
+  machine: {
+    cores: number;
+    cpu: string;
+    memoryGiB: number;
+    postgres: string;
+    deno: string;
+    wrk: string;
+    pgbench: string;
+  };
+  sql: { ceiling: PgbenchResult; steps: Record<string, PgbenchResult> };
+  perWebhook: {
+    step: string;
+    answered2xx: number;
+    roundTrips: number;
+    nestedStatements: number;
+    tables: {
+      table: string;
+      inserted: number;
+      updated: number;
+      deleted: number;
+      hotUpdated: number;
+      indexes: number;
+    }[];
+  }[];
+  callPaths: CallPath[];
+  e2e: {
+    label: string;
+    via: "direct" | "gateway";
+    levels: LoadResult[];
+    cpuMsPerRequest?: number;
+  }[];
+  coldStart: ColdStart[];
+  coldRuns: number;
+  rateLimit: RateLimitComparison;
+  memory: {
+    fn: string;
+    startMiB: number;
+    endMiB: number;
+    throughput: number;
+    errors: number;
+    wrapped: number;
+  }[];
+  memorySeconds: number;
+}
+
+/** Assumptions of the capacity model, stated in the report. */
+export const CAPACITY = {
+  /** Mean time a call holds the line, from its first webhook to its last. */
+  callSeconds: 180,
+  /** Cores of the largest database one deployment is assumed to run on (Supabase's 4XL compute). */
+  deploymentCores: 16,
+  goalCalls: 100_000,
+};
+
+const n0 = (x: number) => Math.round(x).toLocaleString("en");
+const f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
+const table = (head: string[], rows: (string | number)[][]) =>
+  [row(head), row(head.map(() => "---")), ...rows.map(row)].join("\n");
+const verdict = (ok: boolean) => (ok ? "**met**" : "**missed**");
+const saturationOf = (r: { levels: LoadResult[] }) => r.levels[r.levels.length - 1];
+const halfOf = (r: { levels: LoadResult[] }) =>
+  r.levels.find((l) => l.offered !== undefined && l === r.levels[1])!;
+
+/** The capacity model's figures, from the measured SQL cost and the call flow's webhook count. */
+export function capacityModel(r: SuiteResults) {
+  const steps = Object.values(r.sql.steps);
+  // Harmonic mean: the cost of a webhook drawn evenly from the four steps.
+  const meanTps = steps.length / steps.reduce((sum, s) => sum + 1 / s.tps, 0);
+  const perCore = meanTps / r.machine.cores;
+  const webhooksPerCall = Math.max(...r.callPaths.map((p) => p.webhooks));
+  const callsPerCore = (perCore * CAPACITY.callSeconds) / webhooksPerCall;
+  const webhookRate = (CAPACITY.goalCalls * webhooksPerCall) / CAPACITY.callSeconds;
+  const coresForGoal = webhookRate / perCore;
+  const callsPerDeployment = callsPerCore * CAPACITY.deploymentCores;
+  // Little's law: connections busy = rate × time each transaction holds one.
+  const holdMs = Math.max(...steps.map((s) => s.latencyMs / r.clients)) * r.machine.cores;
+  const cpu = r.e2e.filter((e) =>
+    e.via === "direct" && e.cpuMsPerRequest !== undefined && !e.label.startsWith("bare") &&
+    !e.label.startsWith("naive")
+  );
+  const edgeCpuMs = Math.max(...cpu.map((e) => e.cpuMsPerRequest!));
+  return {
+    meanTps,
+    perCore,
+    webhooksPerCall,
+    callsPerCore,
+    webhookRate,
+    coresForGoal,
+    callsPerDeployment,
+    holdMs,
+    connections: (webhookRate * holdMs) / 1000,
+    edgeCpuMs,
+  };
+}
+
+/** The report (markdown) and the summary table printed at the end of a run. */
+export function renderReport(r: SuiteResults): { markdown: string; table: string } {
+  const ceiling = r.sql.ceiling.tps;
+  const direct = (label: string) => r.e2e.find((e) => e.via === "direct" && e.label === label)!;
+  const gateway = (label: string) => r.e2e.find((e) => e.via === "gateway" && e.label === label);
+  const bare = saturationOf(direct("bare Deno.serve (constant TwiML)"));
+  const naive = saturationOf(direct("naive peer (one insert)"));
+  const steps = Object.keys(r.sql.steps);
+
+  const summary = table(
+    [
+      "what",
+      "req/s",
+      "share of the insert ceiling",
+      "share of the naive peer",
+      "p50 ms",
+      "p99 ms",
+      "errors",
+    ],
+    [
+      [
+        `Postgres single-row insert ceiling (pgbench, ${r.clients} clients)`,
+        n0(ceiling),
+        "100%",
+        "",
+        f2(r.sql.ceiling.latencyMs),
+        "",
+        0,
+      ],
+      [
+        "bare Deno.serve, constant TwiML (edge ceiling)",
+        n0(bare.throughput),
+        pct(bare.throughput / ceiling),
+        "",
+        f2(bare.p50),
+        f2(bare.p99),
+        bare.errors,
+      ],
+      [
+        "naive peer: bare Deno.serve + one plain insert",
+        n0(naive.throughput),
+        pct(naive.throughput / ceiling),
+        "100%",
+        f2(naive.p50),
+        f2(naive.p99),
+        naive.errors,
+      ],
+      ...steps.map((
+        s,
+      ) => [
+        `\`${s}\` SQL alone (pgbench, ${r.clients} clients)`,
+        n0(r.sql.steps[s].tps),
+        pct(r.sql.steps[s].tps / ceiling),
+        "",
+        f2(r.sql.steps[s].latencyMs),
+        "",
+        0,
+      ]),
+      ...steps.flatMap((s) => {
+        const d = saturationOf(direct(s));
+        const g = gateway(s) && saturationOf(gateway(s)!);
+        return [
+          [
+            `\`${s}\` process, direct`,
+            n0(d.throughput),
+            pct(d.throughput / ceiling),
+            pct(d.throughput / naive.throughput),
+            f2(d.p50),
+            f2(d.p99),
+            d.errors,
+          ],
+          ...(g
+            ? [[
+              `\`${s}\` through the local gateway`,
+              n0(g.throughput),
+              pct(g.throughput / ceiling),
+              pct(g.throughput / naive.throughput),
+              f2(g.p50),
+              f2(g.p99),
+              g.errors,
+            ]]
+            : []),
+        ];
+      }),
+    ],
+  );
+
+  const levels = table(
+    [
+      "target",
+      "via",
+      "offered req/s",
+      "achieved req/s",
+      "p50 ms",
+      "p90 ms",
+      "p99 ms",
+      "max ms",
+      "errors",
+      "requests",
+      "replayed",
+    ],
+    r.e2e.flatMap((e) =>
+      e.levels.map((
+        l,
+      ) => [
+        e.label,
+        e.via,
+        l.offered ? n0(l.offered) : "saturation",
+        n0(l.throughput),
+        f2(l.p50),
+        f2(l.p90),
+        f2(l.p99),
+        f2(l.max),
+        l.errors,
+        n0(l.requests),
+        l.wrapped ? `${l.wrapped} wraps` : "none",
+      ])
+    ),
+  );
+
+  const perWebhook = table(
+    [
+      "step",
+      "answered 2xx",
+      "round trips (top-level statements)",
+      "statements inside the SQL function",
+      "rows inserted",
+      "rows updated (HOT)",
+      "rows deleted",
+      "tables written (indexes each)",
+    ],
+    r.perWebhook.map((p) => {
+      const sum = (k: "inserted" | "updated" | "deleted" | "hotUpdated") =>
+        p.tables.reduce((a, t) => a + t[k], 0);
+      return [
+        p.step,
+        pct(p.answered2xx),
+        f2(p.roundTrips),
+        f2(p.nestedStatements),
+        f2(sum("inserted")),
+        `${f2(sum("updated"))} (${f2(sum("hotUpdated"))})`,
+        f2(sum("deleted")),
+        p.tables.map((t) => `${t.table} (${t.indexes})`).join(", "),
+      ];
+    }),
+  );
+
+  const cold = table(
+    ["function", "median ms", "ratio to the bare server"],
+    r.coldStart.map((c) => [c.name, c.medianMs.toFixed(1), f2(c.ratio)]),
+  );
+
+  const memory = table(
+    ["function", "offered and achieved req/s", "RSS start MiB", "RSS end MiB", "change", "errors"],
+    r.memory.map((
+      m,
+    ) => [
+      m.fn,
+      n0(m.throughput),
+      m.startMiB.toFixed(1),
+      m.endMiB.toFixed(1),
+      `${((m.endMiB / m.startMiB - 1) * 100).toFixed(1)}%`,
+      m.errors,
+    ]),
+  );
+
+  const paths = table(
+    [
+      "call path (Twilio stand-in, status callbacks on)",
+      "webhooks per call",
+      "by function",
+      "errors",
+    ],
+    r.callPaths.map((
+      p,
+    ) => [
+      p.name,
+      p.webhooks,
+      Object.entries(p.bySlug).map(([k, v]) => `${k} ${v}`).join(", "),
+      p.errors,
+    ]),
+  );
+
+  const cap = capacityModel(r);
+  const rl = r.rateLimit;
+
+  // Goals, each with the measurement that decides it.
+  const goals: string[][] = [];
+  for (const s of steps) {
+    const share = r.sql.steps[s].tps / ceiling;
+    goals.push([`\`${s}\` SQL ≥ 50% of the insert ceiling`, pct(share), verdict(share >= 0.5)]);
+  }
+  const fd = saturationOf(direct("voice-frontdoor"));
+  const st = saturationOf(direct("voice-status"));
+  goals.push([
+    "`voice-frontdoor` direct ≥ 80% of the naive peer",
+    pct(fd.throughput / naive.throughput),
+    verdict(fd.throughput / naive.throughput >= 0.8),
+  ]);
+  goals.push([
+    "`voice-status` direct ≥ 100% of the naive peer",
+    pct(st.throughput / naive.throughput),
+    verdict(st.throughput / naive.throughput >= 1),
+  ]);
+  for (const s of steps) {
+    const d = direct(s);
+    const errs = d.levels.reduce((a, l) => a + l.errors, 0);
+    const half = halfOf(d);
+    goals.push([
+      `\`${s}\`: zero errors; p99 ≤ 10× p50 at half saturation`,
+      `${errs} errors; p99/p50 ${f2(half.p99 / half.p50)} (${f2(half.p99)} / ${f2(half.p50)} ms)`,
+      verdict(errs === 0 && half.p99 <= 10 * half.p50),
+    ]);
+  }
+  for (const p of r.perWebhook) {
+    goals.push([
+      `\`${p.step}\`: one database round trip per webhook`,
+      f2(p.roundTrips),
+      verdict(Math.abs(p.roundTrips - 1) < 0.01),
+    ]);
+  }
+  const worstCold = r.coldStart.filter((c) => !c.name.startsWith("bare")).reduce((
+    a,
+    c,
+  ) => (c.ratio > a.ratio ? c : a));
+  goals.push([
+    "cold start ≤ 2× the bare server, every function",
+    `worst: ${worstCold.name} ${f2(worstCold.ratio)}×`,
+    verdict(worstCold.ratio <= 2),
+  ]);
+  goals.push([
+    `capacity ≥ ${
+      n0(CAPACITY.goalCalls)
+    } concurrent calls per deployment (${CAPACITY.deploymentCores}-core database)`,
+    n0(cap.callsPerDeployment),
+    verdict(cap.callsPerDeployment >= CAPACITY.goalCalls),
+  ]);
+  const worstMem = r.memory.reduce((
+    a,
+    m,
+  ) => (Math.abs(m.endMiB / m.startMiB - 1) > Math.abs(a.endMiB / a.startMiB - 1) ? m : a));
+  goals.push([
+    `memory flat over ${r.memorySeconds} s (±10%)`,
+    `worst: ${worstMem.fn} ${((worstMem.endMiB / worstMem.startMiB - 1) * 100).toFixed(1)}%`,
+    verdict(Math.abs(worstMem.endMiB / worstMem.startMiB - 1) <= 0.1),
+  ]);
+
+  // What limits each missed goal, from this run's own measurements.
+  const limits: string[] = [];
+  for (const p of r.perWebhook) {
+    const rows = p.tables.reduce((a, t) => a + t.inserted + t.updated + t.deleted, 0);
+    const indexEntries = p.tables.reduce(
+      (a, t) => a + (t.inserted + t.updated - t.hotUpdated) * t.indexes,
+      0,
+    );
+    const tps = r.sql.steps[p.step]?.tps;
+    if (tps === undefined || tps / ceiling >= 0.5) continue;
+    limits.push(
+      `\`${p.step}\` SQL at ${pct(tps / ceiling)} of the ceiling: per webhook it runs ${
+        f2(p.nestedStatements)
+      } statements inside its function and writes ${f2(rows)} rows in ${p.tables.length} tables, ` +
+        `about ${
+          f2(indexEntries)
+        } index entries (non-HOT writes × indexes), where the ceiling writes one row, ` +
+        `no index, one statement. Work per webhook, not round trips, sets this figure.`,
+    );
+  }
+  const dbCpuMs = (label: string) => (r.machine.cores * 1000) / r.sql.steps[label].tps;
+  for (const [label, goal] of [["voice-frontdoor", 0.8], ["voice-status", 1]] as const) {
+    const d = direct(label);
+    const got = saturationOf(d).throughput;
+    if (got / naive.throughput >= goal) continue;
+    const fnCpu = d.cpuMsPerRequest ?? 0;
+    const bound = (r.machine.cores * 1000) / (fnCpu + dbCpuMs(label));
+    limits.push(
+      `\`${label}\` direct at ${pct(got / naive.throughput)} of the naive peer (goal ${
+        pct(goal)
+      }): its SQL alone reaches ${n0(r.sql.steps[label].tps)}/s in pgbench, ${
+        pct(r.sql.steps[label].tps / naive.throughput)
+      } of the naive peer, so the function cannot reach the goal before its SQL does. ` +
+        `CPU per webhook: ${f2(fnCpu)} ms in the function process (the naive peer: ${
+          f2(direct("naive peer (one insert)").cpuMsPerRequest ?? 0)
+        } ms) plus about ${
+          f2(dbCpuMs(label))
+        } ms in Postgres (${r.machine.cores} cores / pgbench tps); ` +
+        `on ${r.machine.cores} cores that bounds it at ~${n0(bound)}/s; measured ${n0(got)}/s.`,
+    );
+  }
+  const health = r.coldStart.find((c) => c.name === "voice-health");
+  const driver = r.coldStart.find((c) => c.name === "bare + Postgres driver import");
+  if (health && driver && health.ratio > 2) {
+    limits.push(
+      `voice-health cold start ${
+        f2(health.ratio)
+      }×: it answers only after a database check, so it ` +
+        `loads the Postgres driver before its first answer; the bare server plus nothing but that ` +
+        `import is already ${f2(driver.ratio)}× in this run.`,
+    );
+  }
+
+  const markdown = `# Benchmarks
+
+Generated by the suite itself (\`bench/suite.ts\`); every figure below comes from one run, ${
+    r.date.slice(0, 16).replace("T", " ")
+  } UTC.
+Speed is judged as ratios to this machine's own ceilings measured in the same run, never as absolute
+times: the machine is shared and noisy.
+
+\`\`\`sh
+${r.command}
+\`\`\`
+
+\`deno task bench\` runs \`bench/run.sh\`: it installs what is missing (Deno, Postgres, \`wrk\`; pgbench ships with
+Postgres), starts a throwaway Postgres cluster with \`pg_stat_statements\` (fsync and synchronous commit off,
+as \`scripts/test\`'s: the figures are of CPU work, not of this disk), applies the migrations and seed, and
+runs every part. Options: \`--seconds N\` per load level (default 8), \`--memory-seconds N\` (default 300;
+shorter for trial runs), \`--cold-runs N\` (default 15), \`--clients N\` (default 16). Take the machine-wide
+lock when others share the machine: \`flock /work/wt/loadtest.lock deno task bench\`.
+
+**Machine**: ${r.machine.cores} cores (${r.machine.cpu}), ${
+    r.machine.memoryGiB.toFixed(1)
+  } GiB memory; ${r.machine.postgres};
+Deno ${r.machine.deno}; ${r.machine.wrk}; ${r.machine.pgbench}. The load generator, the function, the gateway and
+Postgres all share these cores, as they do for every target alike.
+
+![latency against throughput](benchmarks-latency.svg)
+
+## Summary (${r.clients} clients / connections, saturation)
+
+${summary}
+
+## Goals
+
+${table(["goal", "measured", "verdict"], goals)}
+
+## What limits the missed goals
+
+${limits.map((l) => `- ${l}`).join("\n") || "- None missed."}
+
+## SQL cost per step
+
+Each step's SQL function, driven by pgbench with ${r.clients} clients for ${
+    Math.max(5, r.seconds)
+  } s, fresh CallSid, caller and
+idempotency key per transaction, against the single-row insert (\`bench_insert_ceiling\`, no index).
+Statements and rows per webhook, counted by Postgres over 200 signed webhooks sent to each function
+process (\`pg_stat_statements\` with \`track = all\`: the client's statements are its round trips, the
+function's own statements are nested; rows from \`pg_stat_user_tables\`):
+
+${perWebhook}
+
+## Hot path end to end
+
+\`wrk\` (2 threads, ${r.clients} connections, ${r.seconds} s per level) replaying pre-signed webhooks, each with a fresh CallSid
+and caller (\`bench/lib/replay.lua\`; "replayed" says whether a level ran out of fresh ones). First saturation
+(closed loop), then 25%, 50% and 75% of it offered (each connection waits connections/rate between
+answers). "direct" is the function's own process; "gateway" goes through \`scripts/serve-functions.ts\`,
+the local stand-in for Supabase's gateway. The bare server and the naive peer get the voice-frontdoor
+requests; they may run out of fresh ones at saturation (they answer tens of thousands a second), which
+changes nothing for them: neither checks a signature or a key, and the naive insert has no unique key.
+Steps after voice-frontdoor get CallSids the database has not seen, so each also creates the call's
+row (as it would for a call whose first webhook was lost): a conservative figure for them.
+
+${levels}
+
+Edge CPU per request (the function process's user+system time over the saturation run):
+${
+    r.e2e.filter((e) => e.cpuMsPerRequest !== undefined).map((e) =>
+      `${e.label} ${e.cpuMsPerRequest!.toFixed(2)} ms`
+    ).join("; ")
+  }.
+
+## Cold start
+
+Process start to first response, median of ${r.coldRuns} interleaved runs (a fresh process per run). Twilio-facing
+functions get an unsigned POST (answered 400 once every module is loaded, before any database work);
+voice-health does its database check against a refused port.
+
+${cold}
+
+## Rate limiter
+
+\`rate_limit_take\` (GCRA, one row per key) against a naive limiter that inserts a row per request and
+counts its window, its table preloaded with 1,000,000 rows; 20,000 checks over 1,000 keys, 32
+connections, 3 rounds. Each round starts from the same state (naive table reloaded, vacuumed, analysed;
+checkpoint), the limiters alternate which goes first, and the figures are medians over the rounds.
+
+${
+    table(["limiter", "checks/s", "p50 ms", "p99 ms"], [
+      [
+        "rate_limit_take (row per key)",
+        n0(rl.limiter.perSecond),
+        f2(rl.limiter.p50),
+        f2(rl.limiter.p99),
+      ],
+      [
+        "naive (row per request, 1,000,000 rows)",
+        n0(rl.naive.perSecond),
+        f2(rl.naive.p50),
+        f2(rl.naive.p99),
+      ],
+    ])
+  }
+
+Throughput ratio ${f2(rl.medianRatio)}× (median; rounds: ${
+    rl.roundRatios.map(f2).join(", ")
+  }). Afterwards the limiter holds
+${n0(rl.limiterRows)} rows, the naive table ${n0(rl.naiveRows)}.
+
+Correctness under concurrency is tested in \`scripts/test\`, not here:
+\`tests/integration/rate-limit.test.ts\` sends 1,000 concurrent requests over 200 real connections on one
+key with limit 50 and admits exactly 50; the same harness with a naive read-then-write limiter admits
+more than 50, proving the harness sees lost updates.
+
+## Memory
+
+Each hot-path function in a fresh process, offered half of its own saturation divided by four (the four
+run at once and share the machine): 20 s of warm-up, then the resident size (VmRSS) at the start and at
+the end of ${r.memorySeconds} s more.
+
+${memory}
+
+## Capacity model
+
+Webhooks per call, counted on the real call flow (the Twilio stand-in of the flow tests, through the
+gateway, status callbacks ringing/answered/completed on):
+
+${paths}
+
+- A call costs at most **${cap.webhooksPerCall} webhooks** (the longest path above; conservative: the voicemail prompt and
+  agent screening webhooks do no database work, and every webhook is charged as one SQL step).
+- One webhook's SQL costs the harmonic mean of the four steps: ${
+    n0(cap.meanTps)
+  } webhooks/s on this ${r.machine.cores}-core
+  machine, **${
+    n0(cap.perCore)
+  } per core** (pgbench's own CPU counted against the database: conservative).
+- Assumed mean call length: **${CAPACITY.callSeconds} s** from the first webhook to the last.
+- Concurrent calls per database core = ${
+    n0(cap.perCore)
+  } × ${CAPACITY.callSeconds} / ${cap.webhooksPerCall} = **${n0(cap.callsPerCore)}**.
+- ${n0(CAPACITY.goalCalls)} concurrent calls = ${n0(cap.webhookRate)} webhooks/s, which takes **${
+    cap.coresForGoal.toFixed(1)
+  } database cores** at
+  this cost; a ${CAPACITY.deploymentCores}-core database (assumed deployment, Supabase's 4XL compute) carries **${
+    n0(cap.callsPerDeployment)
+  }**.
+
+What limits it on hosted Supabase:
+- **Pooler connections**: each webhook holds a transaction-mode pooler connection for its one
+  transaction (~${cap.holdMs.toFixed(2)} ms of database time measured here, Little's law) → about ${
+    Math.ceil(cap.connections)
+  } busy server
+  connections at ${
+    n0(CAPACITY.goalCalls)
+  } calls, plus queueing; the pooler's pool size per compute size caps this.
+- **Commit rate**: every webhook commits once. Here commits are not flushed (fsync off); on hosted
+  Postgres each waits for a WAL flush, which group commit shares among concurrent transactions. Not
+  measured here.
+- **Edge CPU time per request**: at most ${
+    cap.edgeCpuMs.toFixed(2)
+  } ms measured per webhook here (Supabase's limit is 2 s of
+  CPU per request); the edge scales out, the database does not.
+`;
+  return { markdown, table: summary };
+}
