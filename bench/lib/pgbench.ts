@@ -61,9 +61,7 @@ export const STEP_SCRIPTS: Record<string, string> = {
       KEY("menu:1:0")
     }, '+15875550101', '+15875550102');\n`,
   "voice-status": PRELUDE +
-    `select public.voice_status_apply(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, 'completed', 'completed', 3, now(), 42, ${
-      KEY("status:completed")
-    });\n`,
+    `select public.voice_status_apply(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, 'completed', 'completed', 3, now(), 42);\n`,
   "voice-voicemail (recording)": PRELUDE +
     `select public.voice_voicemail_save(${CALL_SID}, ${FROM}, ${HOTLINE}, 'RE' || lpad(to_hex(:n), 32, 'b'), 'https://api.twilio.com/r', 12, null, null, null, ${
       KEY("voicemail:recording")

@@ -13,9 +13,11 @@
 -- call's current status rather than the first answer replayed; the answer is
 -- only logged (voice-status answers an empty <Response/> either way).
 --
--- p_idempotency_key is accepted and not used, so a function deployed before
--- this migration and one deployed after both call the same signature.
-create or replace function public.voice_status_apply(
+-- The idempotency key parameter goes with it (nothing is deployed yet that
+-- still passes one).
+drop function public.voice_status_apply(
+  text, text, text, text, text, text, integer, timestamptz, integer, text);
+create function public.voice_status_apply(
   p_call_sid text,
   p_account_sid text,
   p_from text,
@@ -24,8 +26,7 @@ create or replace function public.voice_status_apply(
   p_event text,
   p_sequence integer,
   p_occurred_at timestamptz,
-  p_duration integer,
-  p_idempotency_key text
+  p_duration integer
 ) returns jsonb
 language plpgsql
 set search_path = ''

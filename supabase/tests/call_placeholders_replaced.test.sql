@@ -12,7 +12,7 @@ select is((select from_number || ' ' || to_number from public.call_logs where ca
   'unknown unknown', 'a callback without From/To leaves placeholders');
 
 select public.voice_status_apply('CA' || repeat('9', 32), '', '+15875559999', '+15877428885',
-  'completed', 'completed', 3, now(), 40, 'k-st');
+  'completed', 'completed', 3, now(), 40);
 select is((select from_number from public.call_logs where call_sid = 'CA' || repeat('9', 32)),
   '+15875559999', 'the first webhook with a From replaces the placeholder');
 select is((select to_number from public.call_logs where call_sid = 'CA' || repeat('9', 32)),
@@ -21,12 +21,12 @@ select is((select number_id from public.call_logs where call_sid = 'CA' || repea
   (select id from public.telephony_numbers where e164 = '+15877428885'), 'the real To links the hotline number');
 
 select public.voice_status_apply('CA' || repeat('9', 32), '', '+15875550000', '+15875550001',
-  'completed', 'completed', 4, now(), 40, 'k-st2');
+  'completed', 'completed', 4, now(), 40);
 select is((select from_number || ' ' || to_number from public.call_logs where call_sid = 'CA' || repeat('9', 32)),
   '+15875559999 +15877428885', 'real values are never overwritten');
 
 -- A frontdoor arriving after a callback fills them too.
-select public.voice_status_apply('CA' || repeat('a', 32), '', '', '', 'ringing', 'ringing', 1, now(), null, 'k-r');
+select public.voice_status_apply('CA' || repeat('a', 32), '', '', '', 'ringing', 'ringing', 1, now(), null);
 select public.voice_frontdoor_answer('CA' || repeat('a', 32), '', '+15875551010', '+15877428885', 'k-fd', 'v2');
 select is((select from_number || ' ' || to_number from public.call_logs where call_sid = 'CA' || repeat('a', 32)),
   '+15875551010 +15877428885', 'the frontdoor replaces placeholders too');

@@ -23,8 +23,7 @@ Deno.serve(serveTwilioWebhook({
             ${cb.callSid}, ${param(ctx.params, "AccountSid") ?? ""}, ${from}, ${to}, ${cb.status},
             ${cb.event ?? null}, ${cb.sequence ?? null}, ${cb.occurredAt ?? null}, ${
           cb.durationSeconds ?? null
-        },
-            null) as r`,
+        }) as r`,
       { callback: true },
     );
     return {
