@@ -61,3 +61,8 @@ begin
                             'recognised', v_status is not null);
 end
 $$;
+
+-- A new function is executable by PUBLIC (and so by anon and authenticated)
+-- unless revoked; Twilio's webhooks reach it only through the functions.
+revoke execute on function public.voice_status_apply(
+  text, text, text, text, text, text, integer, timestamptz, integer) from public, anon, authenticated;
