@@ -69,6 +69,8 @@ export interface Exchange {
   body: string;
   /** Deliveries it took: more than one when a 5xx made Twilio retry (`#rc=`). */
   attempts?: number;
+  /** Milliseconds from the first delivery to the answer used (retries included). */
+  ms?: number;
 }
 
 export interface CallResult {
@@ -168,6 +170,7 @@ export class TwilioDriver {
     const retries = Math.min(5, Number(new URLSearchParams(fragment).get("rc") ?? 0));
     const retryOn5xx = (new URLSearchParams(fragment).get("rp") ?? "").split(",")
       .some((p) => p === "5xx" || p === "all");
+    const started = performance.now();
     for (let attempt = 0;; attempt++) {
       const res = await fetch(this.route(requestUrl), {
         method: "POST",
@@ -184,7 +187,16 @@ export class TwilioDriver {
         await new Promise((r) => setTimeout(r, this.retryDelayMs));
         continue;
       }
-      return { url: requestUrl, params, token, status: res.status, body, attempts: attempt + 1 };
+      const ms = Math.round(performance.now() - started);
+      return {
+        url: requestUrl,
+        params,
+        token,
+        status: res.status,
+        body,
+        attempts: attempt + 1,
+        ms,
+      };
     }
   }
 
@@ -424,7 +436,15 @@ export class TwilioDriver {
   postStatus(
     callSid: string,
     status: string,
-    opts: { from?: string; to?: string; token?: string; sequence?: number; duration?: number } = {},
+    opts: {
+      from?: string;
+      to?: string;
+      token?: string;
+      sequence?: number;
+      duration?: number;
+      /** Twilio's connection overrides on the status callback URL (`rc=5&rp=5xx`): retry a 5xx. */
+      retries?: boolean;
+    } = {},
   ): Promise<Exchange> {
     const event = { ringing: "ringing", "in-progress": "answered" }[status] ?? "completed";
     const params: Record<string, string> = {
@@ -441,7 +461,8 @@ export class TwilioDriver {
       CallbackSource: "call-progress-events",
     };
     if (event === "completed") params.CallDuration = String(opts.duration ?? 37);
-    return this.post(this.url("voice-status"), params, { token: opts.token });
+    const url = this.url("voice-status") + (opts.retries ? "#rc=5&rp=5xx" : "");
+    return this.post(url, params, { token: opts.token });
   }
 
   /** Rings each <Number>; runs the agent's screening TwiML on its own leg. */
