@@ -77,18 +77,8 @@ Deno.test(`sequences over SQL: ${SQL_SEQUENCES} shuffled, repeated deliveries en
           await Promise.all(moment.map((d) => applyOverSql(sql, d.webhook)));
         }
         deliveries += s.deliveries.length;
-        const [expected, actual, dupes] = await Promise.all([
-          callState(sql, s.reference),
-          callState(sql, s.shuffled),
-          duplicateRows(sql, s.shuffled.callSid),
-        ]);
-        if (expected !== actual || dupes.length > 0) {
-          failures.push(
-            `seed ${seed} (${describe(s.deliveries)}): ${
-              dupes.length ? `duplicates ${dupes.join(", ")}; ` : ""
-            }${firstDifference(expected, actual)}\n  replay: ${replayHint(seed, false)}`,
-          );
-        }
+        const failure = await judge(sql, seed, s, false);
+        if (failure) failures.push(failure);
       } catch (error) {
         failures.push(`seed ${seed}: ${error}\n  replay: ${replayHint(seed, false)}`);
       }
@@ -128,18 +118,8 @@ Deno.test(`sequences over HTTP: ${HTTP_SEQUENCES} shuffled, repeated webhooks to
           }
         }
         deliveries += s.deliveries.length;
-        const [expected, actual, dupes] = await Promise.all([
-          callState(sql, s.reference),
-          callState(sql, s.shuffled),
-          duplicateRows(sql, s.shuffled.callSid),
-        ]);
-        if (expected !== actual || dupes.length > 0) {
-          failures.push(
-            `seed ${seed} (${describe(s.deliveries)}): ${
-              dupes.length ? `duplicates ${dupes.join(", ")}; ` : ""
-            }${firstDifference(expected, actual)}\n  replay: ${replayHint(seed, true)}`,
-          );
-        }
+        const failure = await judge(sql, seed, s, true);
+        if (failure) failures.push(failure);
       } catch (error) {
         failures.push(`seed ${seed}: ${error}\n  replay: ${replayHint(seed, true)}`);
       }
@@ -150,6 +130,24 @@ Deno.test(`sequences over HTTP: ${HTTP_SEQUENCES} shuffled, repeated webhooks to
   report("sequences over HTTP", HTTP_SEQUENCES, deliveries, failures);
   assert.deepEqual(failures, []);
 });
+
+/** Compares the shuffled call's state with the in-order one's; a failure report, or undefined. */
+async function judge(
+  sql: ReturnType<typeof testSql>,
+  seed: number,
+  s: ReturnType<typeof sequence>,
+  http: boolean,
+): Promise<string | undefined> {
+  const [expected, actual, dupes] = await Promise.all([
+    callState(sql, s.reference),
+    callState(sql, s.shuffled),
+    duplicateRows(sql, s.shuffled.callSid),
+  ]);
+  if (expected === actual && dupes.length === 0) return undefined;
+  return `seed ${seed} (${describe(s.deliveries)}): ${
+    dupes.length ? `duplicates ${dupes.join(", ")}; ` : ""
+  }${firstDifference(expected, actual)}\n  replay: ${replayHint(seed, http)}`;
+}
 
 /** The delivery order in short, for a failure report. */
 function describe(deliveries: Delivery[]): string {

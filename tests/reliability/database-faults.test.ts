@@ -21,6 +21,7 @@ import {
 import { serverConnections } from "../support/pg-connections.ts";
 import { testDbUrl, testSql } from "../support/stack.ts";
 import {
+  CALL_FLOW_SLUGS,
   type CallLedger,
   missingOrDuplicated,
   newLedger,
@@ -31,14 +32,6 @@ import { envInt } from "./support/seeded.ts";
 
 const FAULT_MS = envInt("RELIABILITY_FAULT_SECONDS", 4) * 1000;
 const LANES = 4;
-const SLUGS = [
-  "voice-frontdoor",
-  "voice-menu-handler",
-  "voice-action",
-  "voice-voicemail",
-  "voice-status",
-  "voice-fallback",
-];
 const POOL_MAX = 4; // db.ts: max connections per process
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -103,7 +96,10 @@ async function secondsUntilStored(
 }
 
 async function callsThrough(fault: Fault) {
-  const stack = await startFunctionsBehindDriver(SLUGS, { retryDelayMs: 300, captureLogs: true });
+  const stack = await startFunctionsBehindDriver(CALL_FLOW_SLUGS, {
+    retryDelayMs: 300,
+    captureLogs: true,
+  });
   const pids = Object.values(stack.pids);
   const ledger: CallLedger = newLedger();
   try {

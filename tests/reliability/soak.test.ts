@@ -16,6 +16,7 @@ import {
   withRestartablePostgres,
 } from "../support/postgres-server.ts";
 import {
+  CALL_FLOW_SLUGS,
   missingOrDuplicated,
   newLedger,
   placeCall,
@@ -28,19 +29,14 @@ import { exampleEnv } from "../support/function-process.ts";
 const SOAK_S = envInt("RELIABILITY_SOAK_SECONDS", 20);
 const RESTART_S = envInt("RELIABILITY_RESTART_SECONDS", 8);
 const MEASURE_S = envInt("RELIABILITY_MEASURE_SECONDS", 4);
-const SLUGS = [
-  "voice-frontdoor",
-  "voice-menu-handler",
-  "voice-action",
-  "voice-voicemail",
-  "voice-status",
-  "voice-fallback",
-];
 const MIB = 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test(`soak: ${SOAK_S} s at half capacity, Postgres restarted every ${RESTART_S} s`, async () => {
-  const stack = await startFunctionsBehindDriver(SLUGS, { retryDelayMs: 500, captureLogs: true });
+  const stack = await startFunctionsBehindDriver(CALL_FLOW_SLUGS, {
+    retryDelayMs: 500,
+    captureLogs: true,
+  });
   const rss = async () =>
     Object.fromEntries(
       await Promise.all(
@@ -113,7 +109,7 @@ Deno.test(`soak: ${SOAK_S} s at half capacity, Postgres restarted every ${RESTAR
         `never stored ${stillRefused}, missing or duplicated ${problems.length}; stored ` +
         `${ledger.callbacksSent - problems.length - stillRefused} of ${ledger.callbacksSent}`,
     );
-    for (const slug of SLUGS) {
+    for (const slug of CALL_FLOW_SLUGS) {
       console.log(
         `  ${slug}: RSS ${(rssStart[slug] / MIB).toFixed(1)} → ${
           (rssEnd[slug] / MIB).toFixed(1)

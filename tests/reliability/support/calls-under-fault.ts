@@ -16,6 +16,16 @@ import type { CallResult, Exchange, TwilioDriver } from "../../flow/twilio-drive
 import { parseTwiml } from "../../flow/twilio-driver.ts";
 import { testSql } from "../../support/stack.ts";
 
+/** The functions a call goes through, each run in a process of its own. */
+export const CALL_FLOW_SLUGS = [
+  "voice-frontdoor",
+  "voice-menu-handler",
+  "voice-action",
+  "voice-voicemail",
+  "voice-status",
+  "voice-fallback",
+];
+
 /** The longest a caller may wait for any answer. */
 export const CALLER_WAIT_MS = 3_000;
 
