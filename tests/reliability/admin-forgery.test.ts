@@ -6,7 +6,8 @@
  * of the contract: 401 (no key) or 403 (wrong key); no request reaches
  * Twilio (the function's Twilio API points at a listener that counts); no
  * provisioning row changes; and each request has exactly one audit row,
- * with its status. Skipped where the function does not exist yet.
+ * with its status; the admin key is in none of its logs. Skipped where the
+ * function does not exist yet.
  *
  * Not covered here: a request with the valid key replayed with a changed
  * body (needs a first one that succeeded, i.e. the Twilio stand-in of the
@@ -15,6 +16,7 @@
 import assert from "node:assert/strict";
 import { exampleEnv, startFunction } from "../support/function-process.ts";
 import { testDbUrl, testSql } from "../support/stack.ts";
+import { findLeaks } from "../support/log-scan.ts";
 import { ADMIN_TARGETS, type AdminTarget } from "./support/admin-targets.ts";
 import { baseSeed, Dice, envInt, inParallel } from "./support/seeded.ts";
 
@@ -98,7 +100,7 @@ Deno.test({
           ...env,
           SUPABASE_DB_URL: testDbUrl(),
           TWILIO_API_BASE_URL: `http://127.0.0.1:${twilio.addr.port}`,
-        });
+        }, { captureLogs: true });
         const before = await provisioningState(sql);
         const sent: { agent: string; status: number }[] = [];
         try {
@@ -135,6 +137,7 @@ Deno.test({
           await fn.stop();
         }
         const after = await provisioningState(sql);
+        const leaks = findLeaks(fn.logs(), { secrets: [key], numbers: [], transcripts: [] });
         const audit = await sql`
           select user_agent, status, actor, count(*) over (partition by user_agent)::int as n
             from public.admin_audit_log where user_agent like ${`reliability-admin/${run}/%`}`;
@@ -147,12 +150,15 @@ Deno.test({
           `admin ${target.slug} (seed ${SEED}): ${sent.length} requests without the key; ` +
             `answers ${JSON.stringify(statuses)}; accepted ${accepted.length}; ` +
             `Twilio requests ${twilioRequests}; provisioning rows changed ${before !== after}; ` +
-            `audited ${sent.length - unaudited.length} of ${sent.length}`,
+            `audited ${
+              sent.length - unaudited.length
+            } of ${sent.length}; admin key in the logs ${leaks.length}`,
         );
         assert.deepEqual(accepted, []);
         assert.equal(twilioRequests, 0);
         assert.equal(after, before);
         assert.deepEqual(unaudited, []);
+        assert.deepEqual(leaks, []);
       }
     } finally {
       await sql.end({ timeout: 2 });

@@ -245,7 +245,7 @@ Deno.test(`hostile input: ${PER_FUNCTION} requests per function, seeded`, async 
     for (const f of t.failures.filter(Boolean).slice(0, 5)) console.log(`    ${f}`);
   }
   const leaks = findLeaks(logs, {
-    secrets: [env.TWILIO_AUTH_TOKEN],
+    secrets: [env.TWILIO_AUTH_TOKEN, env.ADMIN_API_KEY ?? ""],
     numbers,
     transcripts: ["Please call me back about my order."],
   });
