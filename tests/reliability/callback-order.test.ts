@@ -53,12 +53,31 @@ const replayHint = (seed: number, http: boolean) =>
   `RELIABILITY_SEED=${seed} RELIABILITY_${http ? "HTTP_" : ""}SEQUENCES=1 ` +
   `scripts/test tests/reliability/callback-order.test.ts`;
 
+/** How hostile the deliveries were: copies, copies at the same moment, callbacks after `completed`. */
+const mix = { copies: 0, concurrent: 0, afterCompleted: 0 };
+function countMix(deliveries: Delivery[]) {
+  const seen = new Set<Delivery["webhook"]>();
+  let completed = false;
+  for (const d of deliveries) {
+    if (seen.has(d.webhook)) mix.copies++;
+    if (d.concurrentWithPrevious) mix.concurrent++;
+    if (completed && d.webhook.callback && !seen.has(d.webhook)) mix.afterCompleted++;
+    if (d.webhook.name === "status:completed") completed = true;
+    seen.add(d.webhook);
+  }
+}
+
 function report(kind: string, tried: number, deliveries: number, failures: string[]) {
   console.log(
     `${kind}: ${tried} sequences (seeds ${FIRST_SEED}…${
       FIRST_SEED + tried - 1
     }), ${deliveries} deliveries, ${failures.length} ended differently from in-order delivery`,
   );
+  console.log(
+    `  of which ${mix.copies} repeated deliveries (${mix.concurrent} at the same moment as ` +
+      `the one before), ${mix.afterCompleted} first deliveries of a callback after "completed"`,
+  );
+  mix.copies = mix.concurrent = mix.afterCompleted = 0;
   for (const f of failures.slice(0, 10)) console.log(f);
 }
 
@@ -71,6 +90,7 @@ Deno.test(`sequences over SQL: ${SQL_SEQUENCES} shuffled, repeated deliveries en
     const seeds = Array.from({ length: SQL_SEQUENCES }, (_, i) => FIRST_SEED + i);
     await inParallel(seeds, 8, async (seed) => {
       const s = sequence(seed);
+      countMix(s.deliveries);
       try {
         for (const hook of s.inOrder) await applyOverSql(sql, hook);
         for (const moment of moments(s.deliveries)) {
@@ -100,6 +120,7 @@ Deno.test(`sequences over HTTP: ${HTTP_SEQUENCES} shuffled, repeated webhooks to
     const seeds = Array.from({ length: HTTP_SEQUENCES }, (_, i) => FIRST_SEED + i);
     await inParallel(seeds, 4, async (seed) => {
       const s = sequence(seed);
+      countMix(s.deliveries);
       try {
         // The reference over SQL (the in-order state the SQL run checks against).
         for (const hook of s.inOrder) await applyOverSql(sql, hook);

@@ -174,7 +174,8 @@ Deno.test(`signature forgery: ${COUNT} mutated webhooks, none accepted, no row w
   const base = functionsUrl();
   const dice = Dice.seeded(SEED);
   const forgeries: Forgery[] = [];
-  for (let i = 0; i < COUNT; i++) {
+  let made = 0;
+  for (let i = 0; made < COUNT; i++) {
     if (i % 50 === 49) {
       const target = dice.pick(WRITERS);
       const params = target.params(dice, env.TWILIO_ACCOUNT_SID);
@@ -187,7 +188,10 @@ Deno.test(`signature forgery: ${COUNT} mutated webhooks, none accepted, no row w
         ids: [],
         control: true,
       });
-    } else forgeries.push(forge(dice, base));
+    } else {
+      forgeries.push(forge(dice, base));
+      made++;
+    }
   }
   const accepted: string[] = [];
   const controlsRefused: string[] = [];
