@@ -55,6 +55,12 @@ export interface CallOptions {
   transcription?: "first" | "before-recording-callback" | "after-recording-callback" | "none";
   /** Post status callbacks (ringing, answered, completed) to voice-status. */
   statusCallbacks?: boolean;
+  /**
+   * Post the recording callbacks after `call` returns, as Twilio does once the
+   * call is over (`CallResult.callbacks` settles when they are answered); the
+   * next call need not wait for their retries. No status callbacks then.
+   */
+  backgroundCallbacks?: boolean;
   /** Asked when the script runs out (an interactive caller); default: hang up. */
   ask?: (moment: "gather" | "record") => Promise<CallerAction>;
   /** Told each thing the caller hears, as it happens. */
@@ -84,6 +90,8 @@ export interface CallResult {
   dials: { number: string; record: string | undefined; callerId: string | undefined }[];
   /** The final CallStatus Twilio would report. */
   finalStatus: string;
+  /** With `backgroundCallbacks`: settles once the recording callbacks are answered. */
+  callbacks?: Promise<void>;
 }
 
 interface Node {
@@ -412,11 +420,18 @@ export class TwilioDriver {
       break;
     }
 
-    for (const cb of pendingCallbacks) {
-      result.exchanges.push(
-        await this.post(cb.url, { AccountSid: this.accountSid, CallSid: callSid, ...cb.params }),
-      );
+    const postCallbacks = async () => {
+      for (const cb of pendingCallbacks) {
+        result.exchanges.push(
+          await this.post(cb.url, { AccountSid: this.accountSid, CallSid: callSid, ...cb.params }),
+        );
+      }
+    };
+    if (opts.backgroundCallbacks) {
+      result.callbacks = postCallbacks();
+      return result;
     }
+    await postCallbacks();
     if (opts.statusCallbacks) {
       for (const status of this.statusSequence(result)) {
         result.exchanges.push(await this.postStatus(callSid, status, { from, to }));

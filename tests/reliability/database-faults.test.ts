@@ -1,5 +1,6 @@
 /**
- * Calls in flight while Postgres fails, two ways, against function processes
+ * Calls in flight (RELIABILITY_FAULT_CALLS_PER_SECOND new calls a second,
+ * default 8) while Postgres fails, two ways, against function processes
  * of our own on the real test cluster (support/calls-under-fault.ts):
  * - stopped: `pg_ctl -m immediate` in the middle of calls, started again
  *   RELIABILITY_FAULT_SECONDS later (default 4);
@@ -27,10 +28,12 @@ import {
   newLedger,
   placeCall,
   redeliverRefused,
+  settle,
 } from "./support/calls-under-fault.ts";
 import { envInt } from "./support/seeded.ts";
 
 const FAULT_MS = envInt("RELIABILITY_FAULT_SECONDS", 4) * 1000;
+const CALLS_PER_SECOND = envInt("RELIABILITY_FAULT_CALLS_PER_SECOND", 8);
 const LANES = 4;
 const POOL_MAX = 4; // db.ts: max connections per process
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -104,12 +107,19 @@ async function callsThrough(fault: Fault) {
   const ledger: CallLedger = newLedger();
   try {
     // Warm: each process has its pool.
-    await Promise.all(Array.from({ length: LANES }, () => placeCall(stack.driver, newLedger())));
+    const warm = newLedger();
+    await Promise.all(Array.from({ length: LANES }, () => placeCall(stack.driver, warm)));
+    await settle(warm);
     const before = await serverConnections(pids);
+    // Calls arrive at a steady rate, as callers do, whatever the answers take.
     let placing = true;
-    const lanes = Array.from({ length: LANES }, async () => {
-      while (placing) await placeCall(stack.driver, ledger);
-    });
+    const inFlight: Promise<void>[] = [];
+    const arrivals = (async () => {
+      while (placing) {
+        inFlight.push(placeCall(stack.driver, ledger));
+        await sleep(1000 / CALLS_PER_SECOND);
+      }
+    })();
     let recovery: number | undefined;
     await withRestartablePostgres(async () => {
       await sleep(1_000);
@@ -119,11 +129,14 @@ async function callsThrough(fault: Fault) {
       recovery = await secondsUntilStored(async () => {
         const probe = newLedger();
         await placeCall(stack.driver, probe);
+        await settle(probe);
         return probe.results[0].callSid;
       });
       await sleep(1_000);
       placing = false;
-      await Promise.all(lanes);
+      await arrivals;
+      await Promise.all(inFlight);
+      await settle(ledger);
     });
     const refusedAtEnd = ledger.pendingCallbacks.length;
     const { redelivered, stillRefused } = await redeliverRefused(stack.driver, ledger, {
@@ -134,7 +147,7 @@ async function callsThrough(fault: Fault) {
     // none may be stuck, and none beyond each process's pool.
     const after = await serverConnections(pids);
     console.log(
-      `${fault.name} for ${FAULT_MS / 1000} s: ${ledger.calls} calls, ` +
+      `${fault.name} for ${FAULT_MS / 1000} s: ${ledger.calls} calls (${CALLS_PER_SECOND}/s), ` +
         `${ledger.callerAnswers} caller-facing answers, ${ledger.badCallerAnswers.length} not ` +
         `TwiML reaching a person or voicemail within 3 s (slowest ${ledger.slowestCallerMs} ms); ` +
         `callbacks sent ${ledger.callbacksSent}, retried by Twilio ${ledger.callbacksRetried}, ` +

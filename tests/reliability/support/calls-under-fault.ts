@@ -29,9 +29,6 @@ export const CALL_FLOW_SLUGS = [
 /** The longest a caller may wait for any answer. */
 export const CALLER_WAIT_MS = 3_000;
 
-const isCallback = (url: string) =>
-  url.includes("/voice-status") || /event=(recording|transcription)/.test(url);
-
 export interface CallLedger {
   calls: number;
   callerAnswers: number;
@@ -45,6 +42,8 @@ export interface CallLedger {
   callbacksRefused: number;
   /** Callbacks still unanswered 2xx when the run ended (before the final redelivery). */
   pendingCallbacks: Exchange[];
+  /** Callbacks still being delivered (see `settle`). */
+  background: Promise<void>[];
   results: CallResult[];
 }
 
@@ -58,6 +57,7 @@ export function newLedger(): CallLedger {
     callbacksRetried: 0,
     callbacksRefused: 0,
     pendingCallbacks: [],
+    background: [],
     results: [],
   };
 }
@@ -67,7 +67,13 @@ let callerCounter = 0;
 const nextCaller = () =>
   "+1825" + String((Date.now() % 1e6) * 10 + (callerCounter++ % 10)).padStart(7, "0").slice(-7);
 
-/** Places one call and its status callbacks; records everything in the ledger. */
+/**
+ * Places one call; records its caller-facing answers in the ledger at once.
+ * Its callbacks (recording, transcription, then the three statuses) go on in
+ * the background, as Twilio sends them after the call, and are recorded when
+ * answered (`settle` waits for them all): a caller never waits behind another
+ * call's callbacks and their retries.
+ */
 export async function placeCall(driver: TwilioDriver, ledger: CallLedger): Promise<void> {
   const from = nextCaller();
   const result = await driver.call({
@@ -75,22 +81,11 @@ export async function placeCall(driver: TwilioDriver, ledger: CallLedger): Promi
     script: [{ press: "2" }, { speak: 6 }],
     agent: "no-answer",
     transcription: "after-recording-callback",
+    backgroundCallbacks: true,
   });
-  for (const status of ["ringing", "in-progress", "completed"]) {
-    result.exchanges.push(await driver.postStatus(result.callSid, status, { from, retries: true }));
-  }
   ledger.calls++;
   ledger.results.push(result);
   for (const ex of result.exchanges) {
-    if (isCallback(ex.url)) {
-      ledger.callbacksSent++;
-      if ((ex.attempts ?? 1) > 1) ledger.callbacksRetried++;
-      if (ex.status < 200 || ex.status > 299) {
-        ledger.callbacksRefused++;
-        ledger.pendingCallbacks.push(ex);
-      }
-      continue;
-    }
     ledger.callerAnswers++;
     ledger.slowestCallerMs = Math.max(ledger.slowestCallerMs, ex.ms ?? 0);
     const problem = ex.status !== 200
@@ -102,6 +97,29 @@ export async function placeCall(driver: TwilioDriver, ledger: CallLedger): Promi
   }
   const reached = result.dials.length > 0 || result.heard.includes("[beep]");
   if (!reached) ledger.badCallerAnswers.push(`${result.callSid}: reached no person or voicemail`);
+  const callerFacing = result.exchanges.length;
+  const callbacks = (async () => {
+    await result.callbacks;
+    for (const status of ["ringing", "in-progress", "completed"]) {
+      result.exchanges.push(
+        await driver.postStatus(result.callSid, status, { from, retries: true }),
+      );
+    }
+    for (const ex of result.exchanges.slice(callerFacing)) {
+      ledger.callbacksSent++;
+      if ((ex.attempts ?? 1) > 1) ledger.callbacksRetried++;
+      if (ex.status < 200 || ex.status > 299) {
+        ledger.callbacksRefused++;
+        ledger.pendingCallbacks.push(ex);
+      }
+    }
+  })();
+  ledger.background.push(callbacks);
+}
+
+/** Waits until every call's callbacks were answered (after Twilio's retries). */
+export async function settle(ledger: CallLedger): Promise<void> {
+  while (ledger.background.length > 0) await ledger.background.shift();
 }
 
 function twimlProblem(body: string): string | undefined {
