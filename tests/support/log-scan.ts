@@ -22,12 +22,27 @@ export function findLeaks(logs: string, what: LogSecrets): string[] {
     if (at >= 0) leaks.push(`a secret (${secret.slice(0, 4)}…): …${around(logs, at)}…`);
   }
   // A mask that keeps every digit on either side of *** is a full number too.
+  // One pass over the logs' digit runs (a run may hold a number inside it),
+  // not one scan of the logs per number: a soak sends tens of thousands.
   const unmasked = logs.replaceAll("***", "");
-  for (const number of new Set(what.numbers)) {
+  const wanted = new Map<string, string>();
+  for (const number of what.numbers) {
     const digits = number.replace(/^\+/, "");
-    if (!/^\d{7,}$/.test(digits)) continue;
-    const at = unmasked.indexOf(digits);
-    if (at >= 0) leaks.push(`${number}: …${around(unmasked, at)}…`);
+    if (/^\d{7,}$/.test(digits)) wanted.set(digits, number);
+  }
+  const lengths = [...new Set([...wanted.keys()].map((d) => d.length))];
+  const found = new Set<string>();
+  for (const run of unmasked.matchAll(/\d{7,}/g)) {
+    const digits = run[0];
+    for (const length of lengths) {
+      for (let at = 0; at + length <= digits.length; at++) {
+        const candidate = digits.slice(at, at + length);
+        if (wanted.has(candidate) && !found.has(candidate)) {
+          found.add(candidate);
+          leaks.push(`${wanted.get(candidate)}: …${around(unmasked, run.index! + at)}…`);
+        }
+      }
+    }
   }
   for (const transcript of new Set(what.transcripts)) {
     // Anything long enough to be someone's words.
