@@ -38,7 +38,11 @@ pg_cluster_start() {
       echo "log_min_error_statement = panic"
       if [ "$mode" = throwaway ]; then
         echo "fsync = off"
-        echo "synchronous_commit = off"
+        # On, as in production: with fsync off a commit only waits for a write()
+        # to the OS, and the fault tests' immediate shutdown then loses nothing
+        # that was acknowledged. Off, the soak "lost" stored callbacks that
+        # Postgres had dropped after saying COMMIT (tests/reliability/soak.test.ts).
+        echo "synchronous_commit = on"
         echo "full_page_writes = off"
       fi
     } | as_pg_user tee -a "$data/postgresql.conf" >/dev/null

@@ -55,6 +55,12 @@ export interface CallOptions {
   transcription?: "first" | "before-recording-callback" | "after-recording-callback" | "none";
   /** Post status callbacks (ringing, answered, completed) to voice-status. */
   statusCallbacks?: boolean;
+  /**
+   * Post the recording callbacks after `call` returns, as Twilio does once the
+   * call is over (`CallResult.callbacks` settles when they are answered); the
+   * next call need not wait for their retries. No status callbacks then.
+   */
+  backgroundCallbacks?: boolean;
   /** Asked when the script runs out (an interactive caller); default: hang up. */
   ask?: (moment: "gather" | "record") => Promise<CallerAction>;
   /** Told each thing the caller hears, as it happens. */
@@ -69,6 +75,8 @@ export interface Exchange {
   body: string;
   /** Deliveries it took: more than one when a 5xx made Twilio retry (`#rc=`). */
   attempts?: number;
+  /** Milliseconds from the first delivery to the answer used (retries included). */
+  ms?: number;
 }
 
 export interface CallResult {
@@ -82,6 +90,8 @@ export interface CallResult {
   dials: { number: string; record: string | undefined; callerId: string | undefined }[];
   /** The final CallStatus Twilio would report. */
   finalStatus: string;
+  /** With `backgroundCallbacks`: settles once the recording callbacks are answered. */
+  callbacks?: Promise<void>;
 }
 
 interface Node {
@@ -168,6 +178,7 @@ export class TwilioDriver {
     const retries = Math.min(5, Number(new URLSearchParams(fragment).get("rc") ?? 0));
     const retryOn5xx = (new URLSearchParams(fragment).get("rp") ?? "").split(",")
       .some((p) => p === "5xx" || p === "all");
+    const started = performance.now();
     for (let attempt = 0;; attempt++) {
       const res = await fetch(this.route(requestUrl), {
         method: "POST",
@@ -184,7 +195,16 @@ export class TwilioDriver {
         await new Promise((r) => setTimeout(r, this.retryDelayMs));
         continue;
       }
-      return { url: requestUrl, params, token, status: res.status, body, attempts: attempt + 1 };
+      const ms = Math.round(performance.now() - started);
+      return {
+        url: requestUrl,
+        params,
+        token,
+        status: res.status,
+        body,
+        attempts: attempt + 1,
+        ms,
+      };
     }
   }
 
@@ -400,11 +420,18 @@ export class TwilioDriver {
       break;
     }
 
-    for (const cb of pendingCallbacks) {
-      result.exchanges.push(
-        await this.post(cb.url, { AccountSid: this.accountSid, CallSid: callSid, ...cb.params }),
-      );
+    const postCallbacks = async () => {
+      for (const cb of pendingCallbacks) {
+        result.exchanges.push(
+          await this.post(cb.url, { AccountSid: this.accountSid, CallSid: callSid, ...cb.params }),
+        );
+      }
+    };
+    if (opts.backgroundCallbacks) {
+      result.callbacks = postCallbacks();
+      return result;
     }
+    await postCallbacks();
     if (opts.statusCallbacks) {
       for (const status of this.statusSequence(result)) {
         result.exchanges.push(await this.postStatus(callSid, status, { from, to }));
@@ -424,7 +451,15 @@ export class TwilioDriver {
   postStatus(
     callSid: string,
     status: string,
-    opts: { from?: string; to?: string; token?: string; sequence?: number; duration?: number } = {},
+    opts: {
+      from?: string;
+      to?: string;
+      token?: string;
+      sequence?: number;
+      duration?: number;
+      /** Twilio's connection overrides on the status callback URL (`rc=5&rp=5xx`): retry a 5xx. */
+      retries?: boolean;
+    } = {},
   ): Promise<Exchange> {
     const event = { ringing: "ringing", "in-progress": "answered" }[status] ?? "completed";
     const params: Record<string, string> = {
@@ -441,7 +476,8 @@ export class TwilioDriver {
       CallbackSource: "call-progress-events",
     };
     if (event === "completed") params.CallDuration = String(opts.duration ?? 37);
-    return this.post(this.url("voice-status"), params, { token: opts.token });
+    const url = this.url("voice-status") + (opts.retries ? "#rc=5&rp=5xx" : "");
+    return this.post(url, params, { token: opts.token });
   }
 
   /** Rings each <Number>; runs the agent's screening TwiML on its own leg. */

@@ -16,52 +16,26 @@
  */
 import assert from "node:assert/strict";
 import { openDatabase, withDeadline } from "../../supabase/functions/_shared/platform/db.ts";
-import { exampleEnv, type RunningFunction, startFunction } from "../support/function-process.ts";
+import {
+  exampleEnv,
+  ISOLATED_PUBLIC_BASE,
+  startFunctionsBehindDriver,
+} from "../support/function-process.ts";
 import {
   startPostgres,
   stopPostgresImmediately,
   withRestartablePostgres,
 } from "../support/postgres-server.ts";
 import { newCallSid, testDbUrl, testSql } from "../support/stack.ts";
-import { parseTwiml, TwilioDriver } from "../flow/twilio-driver.ts";
+import { parseTwiml } from "../flow/twilio-driver.ts";
 
-const PUBLIC_BASE = "https://hotline.example/functions/v1";
+const PUBLIC_BASE = ISOLATED_PUBLIC_BASE;
 const FALLBACK = `${PUBLIC_BASE}/voice-fallback`;
 const HOTLINE = "+15877428885";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const newCaller = () => "+1403" + String(Math.floor(Math.random() * 1e7)).padStart(7, "0");
-
-/** Function processes of our own, on the real test database, behind a Twilio driver. */
-async function startFunctions(slugs: string[]) {
-  const env = exampleEnv();
-  const running: Record<string, RunningFunction> = {};
-  for (const slug of slugs) {
-    running[slug] = await startFunction(slug, {
-      ...env,
-      SUPABASE_DB_URL: testDbUrl(),
-      PUBLIC_BASE_URL: PUBLIC_BASE,
-    });
-  }
-  const driver = new TwilioDriver({
-    baseUrl: PUBLIC_BASE,
-    authToken: env.TWILIO_AUTH_TOKEN,
-    accountSid: env.TWILIO_ACCOUNT_SID,
-    route: (url) => {
-      const slug = new URL(url).pathname.split("/").pop()!;
-      const fn = running[slug];
-      if (!fn) throw new Error(`no process for ${slug}`);
-      return fn.url + new URL(url).search;
-    },
-    retryDelayMs: 500,
-  });
-  return {
-    driver,
-    url: (slug: string) => running[slug].url,
-    stop: () => Promise.all(Object.values(running).map((fn) => fn.stop())),
-  };
-}
 
 const callParams = (extra: Record<string, string> = {}) => ({
   AccountSid: exampleEnv().TWILIO_ACCOUNT_SID,
@@ -132,7 +106,7 @@ Deno.test({
     "breaker: with Postgres stopped, every caller-facing step answers in under 1 s after the first failure",
   ignore: Deno.env.get("HOTLINE_TEST_POOLER") !== undefined,
 }, async () => {
-  const { driver, stop } = await startFunctions([
+  const { driver, stop } = await startFunctionsBehindDriver([
     "voice-frontdoor",
     "voice-menu-handler",
     "voice-action",
@@ -198,7 +172,10 @@ Deno.test({
 });
 
 Deno.test("recovery: after an immediate shutdown and start, calls are stored again within 5 s; voice-health says so", async () => {
-  const { driver, url, stop } = await startFunctions(["voice-frontdoor", "voice-health"]);
+  const { driver, url, stop } = await startFunctionsBehindDriver([
+    "voice-frontdoor",
+    "voice-health",
+  ]);
   const frontdoor = (call = callParams()) => driver.post(driver.url("voice-frontdoor"), call);
   const health = async () => {
     const res = await fetch(url("voice-health"));
@@ -254,7 +231,7 @@ Deno.test("recovery: after an immediate shutdown and start, calls are stored aga
 });
 
 Deno.test("callbacks: with Postgres stopped, recording and status callbacks answer 503 and are stored by Twilio's retry", async () => {
-  const { driver, stop } = await startFunctions(["voice-voicemail", "voice-status"]);
+  const { driver, stop } = await startFunctionsBehindDriver(["voice-voicemail", "voice-status"]);
   try {
     await withRestartablePostgres(async () => {
       const call = callParams();

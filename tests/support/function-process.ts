@@ -5,6 +5,7 @@
 import { FunctionWorkers, runtimeEnv } from "../../scripts/lib/function-workers.ts";
 import { parseDotenv } from "../../scripts/lib/dotenv.ts";
 import { TwilioDriver } from "../flow/twilio-driver.ts";
+import { testDbUrl } from "./stack.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -77,4 +78,57 @@ export async function startIsolated(
     route: (url) => url.replace(ISOLATED_PUBLIC_BASE, local),
   });
   return { fn, driver };
+}
+
+/** Several functions, each in a process of its own, behind one Twilio driver. */
+export interface FunctionsBehindDriver {
+  driver: TwilioDriver;
+  /** The local URL of one function's process. */
+  url(slug: string): string;
+  /** Each function's process id (for its resident memory). */
+  pids: Record<string, number>;
+  /** Everything the processes logged so far, when started with `captureLogs`. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `slugs` on the real test database (or `dbUrl`); the driver signs the
+ * public URL and delivers each request to its function's own process, as the
+ * gateway would. Twilio's retries (`#rc=`) come every `retryDelayMs`.
+ */
+export async function startFunctionsBehindDriver(
+  slugs: string[],
+  opts: { retryDelayMs?: number; captureLogs?: boolean; dbUrl?: string } = {},
+): Promise<FunctionsBehindDriver> {
+  const env = exampleEnv();
+  const running: Record<string, RunningFunction> = {};
+  for (const slug of slugs) {
+    running[slug] = await startFunction(slug, {
+      ...env,
+      SUPABASE_DB_URL: opts.dbUrl ?? testDbUrl(),
+      PUBLIC_BASE_URL: ISOLATED_PUBLIC_BASE,
+    }, { captureLogs: opts.captureLogs });
+  }
+  const driver = new TwilioDriver({
+    baseUrl: ISOLATED_PUBLIC_BASE,
+    authToken: env.TWILIO_AUTH_TOKEN,
+    accountSid: env.TWILIO_ACCOUNT_SID,
+    route: (url) => {
+      const slug = new URL(url).pathname.split("/").pop()!;
+      const fn = running[slug];
+      if (!fn) throw new Error(`no process for ${slug}`);
+      return fn.url + new URL(url).search;
+    },
+    retryDelayMs: opts.retryDelayMs ?? 500,
+  });
+  return {
+    driver,
+    url: (slug) => running[slug].url,
+    pids: Object.fromEntries(Object.entries(running).map(([slug, fn]) => [slug, fn.pid])),
+    logs: () => Object.values(running).map((fn) => fn.logs()).join(""),
+    stop: async () => {
+      await Promise.all(Object.values(running).map((fn) => fn.stop()));
+    },
+  };
 }

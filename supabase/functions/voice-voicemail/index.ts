@@ -27,6 +27,12 @@ Deno.serve(serveTwilioWebhook({
       return { twiml: voicemailTwiml(base), outcome: "voicemail:prompt" };
     }
 
+    // A signed callback without a usable CallSid can never be stored: a 503
+    // would only make Twilio send it again, in vain. It is acknowledged and
+    // logged, as voice-status does (found by tests/reliability/hostile-input.test.ts).
+    if (event !== "recorded" && !ctx.callSid) {
+      return { twiml: [], outcome: "ignored:CallSid missing or malformed" };
+    }
     const callSid = requireCallSid(ctx);
     const { from, to } = callParties(ctx);
     const p = ctx.params;
