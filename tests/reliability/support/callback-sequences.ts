@@ -354,10 +354,10 @@ export async function applyOverSql(sql: Sql, webhook: Webhook): Promise<void> {
       const parsed = parseStatusCallback(params);
       if (!parsed.ok) throw new Error(parsed.reason);
       const cb = parsed.value;
-      const key = await webhookIdempotencyKey(signed, callSid, `status:${cb.status}`);
+      // Keyed on its lifecycle row (CallSid + status), as voice-status is.
       await sql`select public.voice_status_apply(${callSid}, ${p("AccountSid") ?? ""},
                 ${from}, ${to}, ${cb.status}, ${cb.event ?? null}, ${cb.sequence ?? null},
-                ${cb.occurredAt ?? null}, ${cb.durationSeconds ?? null}, ${key})`;
+                ${cb.occurredAt ?? null}, ${cb.durationSeconds ?? null})`;
       return;
     }
     default:
