@@ -12,6 +12,7 @@
  *   --clients N                   pgbench clients and wrk connections (default 16)
  *   --command "…"                 how the suite was invoked, for the report
  */
+import { spawnGateway } from "../scripts/lib/gateway-process.ts";
 import postgres from "postgres";
 import { parseDotenv } from "../scripts/lib/dotenv.ts";
 import { TwilioDriver } from "../tests/flow/twilio-driver.ts";
@@ -356,26 +357,11 @@ async function main() {
   const naive = await startServer(`${ROOT}/bench/fixtures/naive-peer.ts`, {
     SUPABASE_DB_URL: DB_URL,
   });
-  const gateway = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-run",
-      "--allow-sys=hostname",
-      `${ROOT}/scripts/serve-functions.ts`,
-      "--port",
-      String(GATEWAY_PORT),
-      "--db-url",
-      DB_URL,
-      "--env-file",
-      `${ROOT}/supabase/functions/.env.example`,
-    ],
+  const gateway = spawnGateway({
+    port: GATEWAY_PORT,
+    dbUrl: DB_URL,
     env: { PUBLIC_BASE_URL: PUBLIC_BASE },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  });
   const direct = new Map<string, ServerProcess>();
   try {
     for (const s of HOT_PATH) direct.set(s.slug, await startFunction(s.slug));

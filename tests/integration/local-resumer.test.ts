@@ -5,13 +5,12 @@
  * last step, before marking itself completed, is finished by it, and a
  * recording queued for deletion is deleted at Twilio (a stand-in).
  */
+import { spawnGateway } from "../../scripts/lib/gateway-process.ts";
 import assert from "node:assert/strict";
 import { freePort } from "../../scripts/lib/function-workers.ts";
 import { exampleEnv } from "../support/function-process.ts";
 import { newCallSid, testDbUrl, testSql } from "../support/stack.ts";
 import { TwilioStandIn } from "../support/twilio-stand-in.ts";
-
-const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
 Deno.test("local stack: the gateway's timer resumes an expired transaction and deletes queued recordings", async () => {
   const sql = testSql();
@@ -35,29 +34,13 @@ Deno.test("local stack: the gateway's timer resumes an expired transaction and d
     select ${tx.id}, p - 1, n, 'completed', '{}'::jsonb, '{"e164": "+15870000009"}'::jsonb
       from unnest(array['mark_releasing', 'release_at_twilio', 'mark_released']) with ordinality as s(n, p)`;
   const port = freePort();
-  const gateway = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-run",
-      "--allow-sys=hostname",
-      `${ROOT}/scripts/serve-functions.ts`,
-      "--port",
-      String(port),
-      "--db-url",
-      testDbUrl(),
-      "--env-file",
-      `${ROOT}/supabase/functions/.env.example`,
-      "--resume-every",
-      "1",
-    ],
+  const gateway = spawnGateway({
+    port,
+    dbUrl: testDbUrl(),
+    args: ["--resume-every", "1"],
     // Variables in the environment win over the env file: Twilio is the stand-in.
     env: { TWILIO_API_BASE_URL: standIn.url },
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  });
   try {
     let status = "running";
     let deletedAt = null;

@@ -5,6 +5,7 @@
  * holds it in memory. Memory is the process's resident set (VmRSS), sampled
  * while the upload runs.
  */
+import { spawnGateway } from "../../scripts/lib/gateway-process.ts";
 import assert from "node:assert/strict";
 import { exampleEnv, residentBytes, startFunction } from "../support/function-process.ts";
 import { stoppedDatabaseUrl } from "../support/broken-database.ts";
@@ -91,27 +92,7 @@ Deno.test("body cap: a 200 MB chunked body is refused without the function's pro
 
 Deno.test("body cap: the local gateway stops reading an upload the function has already answered", async () => {
   const port = freePort();
-  const root = new URL("../..", import.meta.url).pathname;
-  const gateway = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-run",
-      "--allow-sys=hostname",
-      `${root}scripts/serve-functions.ts`,
-      "--port",
-      String(port),
-      "--db-url",
-      stoppedDatabaseUrl(),
-      "--env-file",
-      `${root}supabase/functions/.env.example`,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+  const gateway = spawnGateway({ port, dbUrl: stoppedDatabaseUrl() });
   try {
     // voice-health answers a POST with 405 at once, without reading the body:
     // what happens to the rest of the upload is then the gateway's doing alone.
