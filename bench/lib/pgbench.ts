@@ -53,9 +53,7 @@ export const INSERT_CEILING_SCRIPT = PRELUDE +
 /** Each hot-path step's one SQL call, with the arguments its function passes. */
 export const STEP_SCRIPTS: Record<string, string> = {
   "voice-frontdoor": PRELUDE +
-    `select public.voice_frontdoor_answer(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, ${
-      KEY("frontdoor")
-    }, '2026-11-v2');\n`,
+    `select public.voice_frontdoor_answer(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, '2026-11-v2');\n`,
   "voice-menu-handler": PRELUDE +
     `select public.voice_menu_choice(${CALL_SID}, ${FROM}, ${HOTLINE}, 'sales', '1', 1, ${
       KEY("menu:1:0")

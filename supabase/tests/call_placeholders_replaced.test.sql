@@ -27,7 +27,7 @@ select is((select from_number || ' ' || to_number from public.call_logs where ca
 
 -- A frontdoor arriving after a callback fills them too.
 select public.voice_status_apply('CA' || repeat('a', 32), '', '', '', 'ringing', 'ringing', 1, now(), null);
-select public.voice_frontdoor_answer('CA' || repeat('a', 32), '', '+15875551010', '+15877428885', 'k-fd', 'v2');
+select public.voice_frontdoor_answer('CA' || repeat('a', 32), '', '+15875551010', '+15877428885', 'v2');
 select is((select from_number || ' ' || to_number from public.call_logs where call_sid = 'CA' || repeat('a', 32)),
   '+15875551010 +15877428885', 'the frontdoor replaces placeholders too');
 

@@ -3,9 +3,9 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(4);
 
-select is(public.voice_frontdoor_answer('CA' || repeat('3', 32), '', '+15875553333', '+15877428885', 'tok-fd', 'v1')->>'action',
+select is(public.voice_frontdoor_answer('CA' || repeat('3', 32), '', '+15875553333', '+15877428885', 'v1')->>'action',
   'menu', 'a first call is answered with the menu');
-select is(public.voice_frontdoor_answer('CA' || repeat('3', 32), '', '+15875553333', '+15877428885', 'tok-fd', 'v1')->>'action',
+select is(public.voice_frontdoor_answer('CA' || repeat('3', 32), '', '+15875553333', '+15877428885', 'v1')->>'action',
   'menu', 'its redelivery gets the same answer');
 select is((select count(*)::int from public.analytics_events where call_sid = 'CA' || repeat('3', 32)), 1,
   'the redelivery wrote nothing');

@@ -72,7 +72,7 @@ async function walk(inputs: string[]): Promise<PathResult> {
     await sql.begin(async (tx) => {
       let n = 0;
       const key = () => `${callSid}:${n++}`;
-      await tx`select public.voice_frontdoor_answer(${callSid}, '', ${from}, ${HOTLINE}, ${key()},
+      await tx`select public.voice_frontdoor_answer(${callSid}, '', ${from}, ${HOTLINE},
                                                     ${DISCLOSURE_VERSION})`;
       let state = FIRST_HEARING;
       const consumed: string[] = [];

@@ -2,11 +2,11 @@
  * The call comes in: rate limit, the call row, then the recording disclosure
  * and the menu. Over the limit: <Reject reason="busy"/> (never answered,
  * never billed). Database down or slow: the caller goes on to a person
- * through voice-fallback (fail open).
+ * through voice-fallback (fail open). A redelivery gets the first answer:
+ * the CallSid is the step's natural key (voice_frontdoor_answer).
  */
 import { callParties, requireCallSid, runStep } from "../_shared/call/step.ts";
 import { greetingTwiml, toFallbackTwiml } from "../_shared/call/twiml.ts";
-import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { DISCLOSURE_VERSION } from "../_shared/call/prompts.ts";
 import { rejectBusyTwiml } from "../_shared/platform/rate-limit.ts";
 import { param } from "../_shared/twilio/form.ts";
@@ -17,13 +17,12 @@ Deno.serve(serveTwilioWebhook({
   async handle(ctx) {
     const callSid = requireCallSid(ctx);
     const { from, to } = callParties(ctx);
-    const key = await webhookIdempotencyKey(ctx, callSid, "frontdoor");
     const answer = await runStep<{ action: "menu" | "reject"; known_number: boolean }>(
       ctx,
       (sql) =>
         sql`select public.voice_frontdoor_answer(
             ${callSid}, ${param(ctx.params, "AccountSid") ?? ""}, ${from}, ${to},
-            ${key}, ${DISCLOSURE_VERSION}) as r`,
+            ${DISCLOSURE_VERSION}) as r`,
     );
     if (answer.action === "reject") return { twiml: rejectBusyTwiml(), outcome: "rate-limited" };
     return {

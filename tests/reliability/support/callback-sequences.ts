@@ -306,9 +306,8 @@ export async function applyOverSql(sql: Sql, webhook: Webhook): Promise<void> {
   const signed = { slug: webhook.slug, query, params };
   switch (webhook.slug) {
     case "voice-frontdoor": {
-      const key = await webhookIdempotencyKey(signed, callSid, "frontdoor");
       await sql`select public.voice_frontdoor_answer(${callSid}, ${p("AccountSid") ?? ""},
-                ${from}, ${to}, ${key}, ${DISCLOSURE_VERSION})`;
+                ${from}, ${to}, ${DISCLOSURE_VERSION})`;
       return;
     }
     case "voice-menu-handler": {
