@@ -8,6 +8,7 @@ import {
   openDatabase,
   timedQuery,
 } from "../../supabase/functions/_shared/platform/db.ts";
+import { inlineSql } from "../../supabase/functions/_shared/platform/sql-literal.ts";
 import { testDbUrl, testSql } from "../support/stack.ts";
 
 Deno.test("db: the functions' client connects and runs a timed statement", async () => {
@@ -65,6 +66,54 @@ Deno.test("db: the client deadline cancels the statement on the server", async (
           and query not like '%pg_stat_activity%'`;
     }
     assert.equal(running, 0);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("db: an inlined step statement runs under the statement timeout, in one transaction", async () => {
+  const sql = testSql();
+  try {
+    await assert.rejects(
+      timedQuery(sql, inlineSql`select pg_sleep(${5}) as r`, {
+        deadlineMs: 8_000,
+        statementTimeoutMs: 300,
+      }),
+      (e: { code?: string }) => e.code === "57014",
+    );
+    // SET LOCAL died with its implicit transaction: the pooled connection is idle, untimed.
+    const [{ statement_timeout }] = await sql`show statement_timeout`;
+    assert.equal(statement_timeout, "0");
+    const [row] = await timedQuery<{ r: number; timeout: string }[]>(
+      sql,
+      inlineSql`select ${41} + 1 as r, current_setting('statement_timeout') as timeout`,
+      { deadlineMs: 3_000, statementTimeoutMs: 1_500 },
+    );
+    assert.deepEqual({ ...row }, { r: 42, timeout: "1500ms" });
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("db: the client deadline cancels an inlined statement on the server", async () => {
+  const sql = testSql();
+  const marker = `inline_deadline_${crypto.randomUUID().replaceAll("-", "")}`;
+  try {
+    await assert.rejects(
+      timedQuery(sql, inlineSql`select pg_sleep(${10}), ${marker} as m`, {
+        deadlineMs: 300,
+        statementTimeoutMs: 20_000,
+      }),
+      DeadlineExceeded,
+    );
+    let running = 1;
+    for (let i = 0; i < 50 && running > 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      [{ running }] = await sql`select count(*)::int as running from pg_stat_activity
+                                where query like ${"%" + marker + "%"} and pid <> pg_backend_pid()
+                                  and state = 'active'`;
+    }
+    assert.equal(running, 0, "the cancelled sleep no longer runs");
   } finally {
     await sql.end();
   }

@@ -11,6 +11,7 @@ import { optOutQuery, parseMenuState } from "../_shared/call/menu.ts";
 import { decideAfterDial, parseDialCallStatus } from "../_shared/call/dial-outcome.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { param } from "../_shared/twilio/form.ts";
+import { inlineSql } from "../_shared/platform/sql-literal.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 import { hangup } from "../_shared/twilio/twiml.ts";
 
@@ -34,7 +35,7 @@ Deno.serve(serveTwilioWebhook({
     if (step === "screened") {
       const call = parentCall(ctx.query);
       if (call) {
-        await runStep(ctx, (sql) => sql`select public.voice_screening_accept(${call}) as r`);
+        await runStep(ctx, inlineSql`select public.voice_screening_accept(${call}) as r`);
       }
       // An empty document ends the agent's TwiML, which connects the two legs.
       return { twiml: [], outcome: "screen:accepted" };
@@ -46,11 +47,10 @@ Deno.serve(serveTwilioWebhook({
     const key = await webhookIdempotencyKey(ctx, callSid, "dial");
     const saved = await runStep<{ screening_accepted: boolean; voicemail_allowed: boolean }>(
       ctx,
-      (sql) =>
-        sql`select public.voice_dial_outcome(
+      inlineSql`select public.voice_dial_outcome(
             ${callSid}, ${from}, ${to}, ${status ?? null}, ${
-          intParam(ctx.params, "DialCallDuration")
-        },
+        intParam(ctx.params, "DialCallDuration")
+      },
             ${key}) as r`,
     );
     const next = decideAfterDial({ status, screeningAccepted: saved.screening_accepted === true });

@@ -10,6 +10,7 @@ import { greetingTwiml, toFallbackTwiml } from "../_shared/call/twiml.ts";
 import { DISCLOSURE_VERSION } from "../_shared/call/prompts.ts";
 import { rejectBusyTwiml } from "../_shared/platform/rate-limit.ts";
 import { param } from "../_shared/twilio/form.ts";
+import { inlineSql } from "../_shared/platform/sql-literal.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
@@ -19,8 +20,7 @@ Deno.serve(serveTwilioWebhook({
     const { from, to } = callParties(ctx);
     const answer = await runStep<{ action: "menu" | "reject"; known_number: boolean }>(
       ctx,
-      (sql) =>
-        sql`select public.voice_frontdoor_answer(
+      inlineSql`select public.voice_frontdoor_answer(
             ${callSid}, ${param(ctx.params, "AccountSid") ?? ""}, ${from}, ${to},
             ${DISCLOSURE_VERSION}) as r`,
     );

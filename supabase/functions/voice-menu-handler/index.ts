@@ -4,6 +4,7 @@ import { callParties, hotlineCallerId, requireCallSid, runStep } from "../_share
 import { menuAnswerTwiml, toFallbackTwiml, unrecordedGoodbyeTwiml } from "../_shared/call/twiml.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { param } from "../_shared/twilio/form.ts";
+import { inlineSql } from "../_shared/platform/sql-literal.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
@@ -18,11 +19,10 @@ Deno.serve(serveTwilioWebhook({
     const key = await webhookIdempotencyKey(ctx, callSid, step);
     const saved = await runStep<{ target: string | null; record: boolean }>(
       ctx,
-      (sql) =>
-        sql`select public.voice_menu_choice(
+      inlineSql`select public.voice_menu_choice(
             ${callSid}, ${from}, ${to}, ${menuChoiceName(decision)}, ${
-          digits ?? ""
-        }, ${state.attempt},
+        digits ?? ""
+      }, ${state.attempt},
             ${key},
             ${ctx.config.SALES_TARGET_E164}, ${ctx.config.SUPPORT_TARGET_E164}) as r`,
     );

@@ -6,6 +6,7 @@
 import { parseStatusCallback, statusForLog } from "../_shared/call/lifecycle.ts";
 import { callParties, runStep } from "../_shared/call/step.ts";
 import { param } from "../_shared/twilio/form.ts";
+import { inlineSql } from "../_shared/platform/sql-literal.ts";
 import { notStoredResponse, serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
@@ -18,12 +19,11 @@ Deno.serve(serveTwilioWebhook({
     const { from, to } = callParties(ctx);
     const applied = await runStep<{ duplicate: boolean; status: string }>(
       ctx,
-      (sql) =>
-        sql`select public.voice_status_apply(
+      inlineSql`select public.voice_status_apply(
             ${cb.callSid}, ${param(ctx.params, "AccountSid") ?? ""}, ${from}, ${to}, ${cb.status},
             ${cb.event ?? null}, ${cb.sequence ?? null}, ${cb.occurredAt ?? null}, ${
-          cb.durationSeconds ?? null
-        }) as r`,
+        cb.durationSeconds ?? null
+      }) as r`,
       { callback: true },
     );
     return {

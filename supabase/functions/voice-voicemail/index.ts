@@ -9,6 +9,7 @@ import { goodbyeTwiml, voicemailTwiml } from "../_shared/call/twiml.ts";
 import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { PROMPTS } from "../_shared/call/prompts.ts";
 import { param } from "../_shared/twilio/form.ts";
+import { inlineSql } from "../_shared/platform/sql-literal.ts";
 import { notStoredResponse, serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 const EVENTS = ["recorded", "recording", "transcription"] as const;
@@ -44,16 +45,15 @@ Deno.serve(serveTwilioWebhook({
     const key = await webhookIdempotencyKey(ctx, callSid, `voicemail:${event}`);
     await runStep(
       ctx,
-      (sql) =>
-        sql`select public.voice_voicemail_save(
+      inlineSql`select public.voice_voicemail_save(
             ${callSid}, ${from}, ${to}, ${recordingSid},
             ${matching(param(p, "RecordingUrl"), /^https:\/\//)}, ${
-          intParam(p, "RecordingDuration")
-        },
+        intParam(p, "RecordingDuration")
+      },
             ${transcription ? matching(param(p, "TranscriptionSid"), /^TR[0-9a-f]{32}$/) : null},
             ${
-          transcription ? matching(param(p, "TranscriptionStatus"), /^(completed|failed)$/) : null
-        },
+        transcription ? matching(param(p, "TranscriptionStatus"), /^(completed|failed)$/) : null
+      },
             ${transcription ? param(p, "TranscriptionText") ?? null : null},
             ${key}) as r`,
       // Only Record's action has a caller listening; the other two are callbacks.

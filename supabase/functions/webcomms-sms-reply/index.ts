@@ -12,6 +12,7 @@ import { runStep } from "../_shared/call/step.ts";
 import { parseInboundSms } from "../_shared/sms/inbound.ts";
 import { smsReplyTwiml } from "../_shared/sms/replies.ts";
 import { decideReplyIntent, type SmsAnswer, smsOutcome } from "../_shared/sms/reply-decision.ts";
+import { inlineSql } from "../_shared/platform/sql-literal.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
@@ -26,8 +27,7 @@ Deno.serve(serveTwilioWebhook({
     // callback), within the step deadline, and a failure answers 503 (rescue).
     const answer = await runStep<SmsAnswer>(
       ctx,
-      (sql) =>
-        sql`select public.sms_reply_answer(
+      inlineSql`select public.sms_reply_answer(
           ${sms.messageSid}, ${sms.accountSid}, ${sms.from}, ${sms.to}, ${sms.body}, ${sms.numMedia},
           ${sms.optOutType ?? null}, ${intent.keyword}, ${intent.reply}, ${intent.silenceReason}
         ) as r`,

@@ -1,7 +1,8 @@
 /**
  * Running a call step's one SQL function, and the call facts every step reads.
  */
-import { guardedQuery, type Statement } from "../platform/db.ts";
+import { guardedQuery } from "../platform/db.ts";
+import type { InlineSql } from "../platform/sql-literal.ts";
 import type { WebhookContext } from "../twilio/webhook.ts";
 import { param } from "../twilio/form.ts";
 
@@ -12,7 +13,9 @@ import { param } from "../twilio/form.ts";
 export const STEP_DEADLINE_MS = 2_500;
 
 /**
- * Runs the step's single SQL statement and returns its one value (column `r`).
+ * Runs the step's single SQL statement (values inlined: one simple-protocol
+ * round trip, see platform/sql-literal.ts) and returns its one value (column
+ * `r`).
  * With the database's circuit open, a step a caller waits on fails at once
  * (the caller hears the rescue now, not after the deadline); a `callback`
  * (nobody waits on it) tries anyway: it has time, and failing it at once
@@ -20,10 +23,10 @@ export const STEP_DEADLINE_MS = 2_500;
  */
 export async function runStep<T>(
   ctx: WebhookContext,
-  query: Statement<readonly Record<string, unknown>[]>,
+  query: InlineSql,
   opts: { callback?: boolean } = {},
 ): Promise<T> {
-  const rows = await guardedQuery(ctx.sql(), query, {
+  const rows = await guardedQuery<readonly Record<string, unknown>[]>(ctx.sql(), query, {
     deadlineMs: STEP_DEADLINE_MS,
     evenIfOpen: opts.callback,
   });
