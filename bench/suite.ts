@@ -6,6 +6,7 @@
  * docs/benchmarks.md and docs/benchmarks-latency.svg.
  *
  *   --db-url URL --pg-bin DIR     the throwaway cluster (from bench/run.sh)
+ *   --admin-url URL               its superuser (to switch statement tracking)
  *   --seconds N                   per load level (default 8)
  *   --memory-seconds N            the memory run (default 300)
  *   --cold-runs N                 cold-start runs per function (default 15)
@@ -34,6 +35,7 @@ function arg(name: string, fallback?: string): string {
 }
 
 const DB_URL = arg("db-url");
+const ADMIN_URL = arg("admin-url");
 const PG_BIN = arg("pg-bin");
 const SECONDS = Number(arg("seconds", "8"));
 const MEMORY_SECONDS = Number(arg("memory-seconds", "300"));
@@ -145,9 +147,17 @@ async function countPerWebhook(n: number) {
   // pg_cron's cleanup jobs (rate limits every minute, idempotency keys every
   // five) would be counted against whichever step was running: paused here.
   await sql`update cron.job set active = false`;
+  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  const track = async (what: "all" | "top") => {
+    await admin.unsafe(`alter system set pg_stat_statements.track = '${what}'`);
+    await admin`select pg_reload_conf()`;
+  };
   try {
+    await track("all");
     await countSteps(n, counts);
   } finally {
+    await track("top");
+    await admin.end();
     await sql`update cron.job set active = true`;
   }
   return counts;
