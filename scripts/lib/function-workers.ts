@@ -43,6 +43,8 @@ export function runtimeEnv(): Record<string, string> {
   return env;
 }
 
+const WORKER_MAIN = new URL("./function-worker-main.ts", import.meta.url).pathname;
+
 /** `deno run` arguments for one function: the permissions the edge runtime grants, no more. */
 export function functionRunArgs(configPath: string, entry: string): string[] {
   return [
@@ -109,14 +111,19 @@ export class FunctionWorkers {
   async #start(slug: string): Promise<Worker> {
     const port = freePort();
     const child = new Deno.Command(this.opts.deno, {
-      args: functionRunArgs(this.opts.configPath, `${this.opts.functionsDir}/${slug}/index.ts`),
+      // The function runs under a launcher that exits when our pipe to it
+      // closes, so no function process outlives its gateway.
+      args: [
+        ...functionRunArgs(this.opts.configPath, WORKER_MAIN),
+        `${this.opts.functionsDir}/${slug}/index.ts`,
+      ],
       env: {
         ...this.opts.env,
         DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
         SB_FUNCTION_SLUG: slug,
       },
       clearEnv: true,
-      stdin: "null",
+      stdin: "piped",
       stdout: this.opts.onOutput ? "piped" : "inherit",
       stderr: this.opts.onOutput ? "piped" : "inherit",
     }).spawn();
