@@ -1,12 +1,14 @@
 /**
  * Status callbacks: the call's lifecycle, forward-only, duplicates ignored
  * (voice_status_apply). The lifecycle row's natural key (CallSid + status) is
- * the idempotency record: no separate key is computed or stored.
+ * the idempotency record: no separate key is computed or stored. Callbacks
+ * that arrive together are stored together (call/status-writes.ts), each
+ * answered once its own row committed.
  */
 import { parseStatusCallback, statusForLog } from "../_shared/call/lifecycle.ts";
-import { callParties, runStep } from "../_shared/call/step.ts";
+import { storeStatusCallback } from "../_shared/call/status-writes.ts";
+import { callParties } from "../_shared/call/step.ts";
 import { param } from "../_shared/twilio/form.ts";
-import { inlineSql } from "../_shared/platform/sql-literal.ts";
 import { notStoredResponse, serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
 
 Deno.serve(serveTwilioWebhook({
@@ -16,16 +18,11 @@ Deno.serve(serveTwilioWebhook({
     // A signed callback we cannot use is acknowledged (a retry would not fix it) and logged.
     if (!parsed.ok) return { twiml: [], outcome: `ignored:${parsed.reason}` };
     const cb = parsed.value;
-    const { from, to } = callParties(ctx);
-    const applied = await runStep<{ duplicate: boolean; status: string }>(
-      ctx,
-      inlineSql`select public.voice_status_apply(
-            ${cb.callSid}, ${param(ctx.params, "AccountSid") ?? ""}, ${from}, ${to}, ${cb.status},
-            ${cb.event ?? null}, ${cb.sequence ?? null}, ${cb.occurredAt ?? null}, ${
-        cb.durationSeconds ?? null
-      }) as r`,
-      { callback: true },
-    );
+    const applied = await storeStatusCallback(ctx.sql(), {
+      callback: cb,
+      accountSid: param(ctx.params, "AccountSid") ?? "",
+      ...callParties(ctx),
+    });
     return {
       twiml: [],
       outcome: `status:${statusForLog(cb)}${

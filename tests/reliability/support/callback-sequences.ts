@@ -17,6 +17,7 @@
  */
 import type { Sql } from "../../../supabase/functions/_shared/platform/db.ts";
 import { normaliseWebhookParams } from "../../../supabase/functions/_shared/twilio/edge-validation.ts";
+import { statusBatchStatement } from "../../../supabase/functions/_shared/call/status-writes.ts";
 import { webhookIdempotencyKey } from "../../../supabase/functions/_shared/platform/idempotency.ts";
 import { parseStatusCallback } from "../../../supabase/functions/_shared/call/lifecycle.ts";
 import {
@@ -353,10 +354,12 @@ export async function applyOverSql(sql: Sql, webhook: Webhook): Promise<void> {
       const parsed = parseStatusCallback(params);
       if (!parsed.ok) throw new Error(parsed.reason);
       const cb = parsed.value;
-      // Keyed on its lifecycle row (CallSid + status), as voice-status is.
-      await sql`select public.voice_status_apply(${callSid}, ${p("AccountSid") ?? ""},
-                ${from}, ${to}, ${cb.status}, ${cb.event ?? null}, ${cb.sequence ?? null},
-                ${cb.occurredAt ?? null}, ${cb.durationSeconds ?? null})`;
+      // Keyed on its lifecycle row (CallSid + status), as voice-status is, and
+      // written by the statement voice-status sends (a batch of one here).
+      const statement = statusBatchStatement([
+        { callback: cb, accountSid: p("AccountSid") ?? "", from, to },
+      ]);
+      await sql.unsafe(statement.text);
       return;
     }
     default:
