@@ -40,6 +40,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 /** Runs both limiters `rounds` times, alternating, and compares them. */
 export async function compareRateLimiters(opts: {
   dbUrl: string;
+  /** The cluster's superuser, for the CHECKPOINT before each round (the API role may not). */
+  adminUrl: string;
   requests: number;
   concurrency: number;
   rounds: number;
@@ -63,7 +65,13 @@ export async function compareRateLimiters(opts: {
               from generate_series(1, ${NAIVE_ROWS}) g`;
     await sql`vacuum analyze bench_naive_hits`;
     await sql`vacuum analyze rate_limit_state`;
-    await sql`checkpoint`;
+    // Every round starts with no dirty pages from the one before.
+    const admin = postgres(opts.adminUrl, { max: 1, onnotice: () => {} });
+    try {
+      await admin`checkpoint`;
+    } finally {
+      await admin.end();
+    }
   }
 
   async function drive(check: (key: string) => PromiseLike<unknown>): Promise<LimiterRun> {
@@ -135,8 +143,11 @@ export async function compareRateLimiters(opts: {
 if (import.meta.main) {
   // The running local stack's database (.local/stack.json, whatever its port), unless named.
   const dbUrl = Deno.env.get("HOTLINE_BENCH_DB_URL") ?? readStackState().dbUrl;
+  // The local stack's superuser has the same password as `postgres` (scripts/lib/postgres.sh).
+  const adminUrl = Deno.env.get("HOTLINE_BENCH_ADMIN_URL") ??
+    dbUrl.replace("://postgres:", "://supabase_admin:");
   const [requests, concurrency, rounds] = [20_000, 32, 3].map((d, i) => Number(Deno.args[i] ?? d));
-  const r = await compareRateLimiters({ dbUrl, requests, concurrency, rounds });
+  const r = await compareRateLimiters({ dbUrl, adminUrl, requests, concurrency, rounds });
   console.log(`${requests} checks over ${KEYS} keys, ${concurrency} connections, ${rounds} rounds`);
   console.log(
     `limiter ${r.limiter.perSecond.toFixed(0)}/s p50 ${r.limiter.p50.toFixed(2)} ms p99 ${

@@ -10,6 +10,7 @@
 #   flock /work/wt/loadtest.lock deno task bench
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
+source "$REPO_ROOT/scripts/lib/tools.sh"
 source "$REPO_ROOT/scripts/lib/postgres.sh"
 cd "$REPO_ROOT"
 

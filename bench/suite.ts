@@ -50,6 +50,8 @@ const WARM_UP_SECONDS = 20;
 const example = parseDotenv(Deno.readTextFileSync(`${ROOT}/supabase/functions/.env.example`));
 const WORK = await Deno.makeTempDir({ prefix: "hotline-bench-" });
 const sql = postgres(DB_URL, { max: 2, onnotice: () => {} });
+/** The superuser: pg_stat_statements' creation, reset and tracking switch. */
+const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
 const log = (line: string) => console.error(`[bench] ${line}`);
 let runCounter = 1;
 
@@ -82,7 +84,8 @@ async function freshWebhooks(step: HotPathStep, count: number): Promise<string> 
 }
 
 async function setUpTables() {
-  await sql`create extension if not exists pg_stat_statements`;
+  // Not a trusted extension: its creation needs the superuser.
+  await admin`create extension if not exists pg_stat_statements`;
   await sql`create table if not exists bench_insert_ceiling (call_sid text, from_number text)`;
   await sql`create table if not exists bench_naive_webhooks (call_sid text, from_number text)`;
 }
@@ -147,7 +150,6 @@ async function countPerWebhook(n: number) {
   // pg_cron's cleanup jobs (rate limits every minute, idempotency keys every
   // five) would be counted against whichever step was running: paused here.
   await sql`update cron.job set active = false`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
   const track = async (what: "all" | "top") => {
     await admin.unsafe(`alter system set pg_stat_statements.track = '${what}'`);
     await admin`select pg_reload_conf()`;
@@ -157,7 +159,6 @@ async function countPerWebhook(n: number) {
     await countSteps(n, counts);
   } finally {
     await track("top");
-    await admin.end();
     await sql`update cron.job set active = true`;
   }
   return counts;
@@ -172,7 +173,7 @@ async function countSteps(n: number, counts: SuiteResults["perWebhook"]) {
     await fn.stop();
     await new Promise((r) => setTimeout(r, 300));
     const before = await sql.unsafe(TABLE_WRITES);
-    await sql`select pg_stat_statements_reset()`;
+    await admin`select pg_stat_statements_reset()`;
     fn = await startFunction(step.slug);
     const answers = await sendSequentially(fn, fresh);
     await fn.stop();
@@ -443,6 +444,7 @@ async function main() {
   log("rate limiter vs naive, 3 rounds");
   results.rateLimit = await compareRateLimiters({
     dbUrl: DB_URL,
+    adminUrl: ADMIN_URL,
     requests: 20_000,
     concurrency: 32,
     rounds: 3,
@@ -463,5 +465,6 @@ try {
   await main();
 } finally {
   await sql.end();
+  await admin.end();
   await Deno.remove(WORK, { recursive: true });
 }

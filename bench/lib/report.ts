@@ -498,6 +498,20 @@ function's own statements are nested; rows from \`pg_stat_user_tables\`):
 
 ${perWebhook}
 
+Where a step's time goes in Postgres (a one-off profile, not part of this run: \`perf record -g -p
+<backend pid>\` while pgbench drives the step with one client, 2026-11-26). Before the
+\`20261126100000_lean_call_steps\` migration, most of \`voice_status_apply\`'s time was parsing and
+planning, on every call, the SQL-language helpers it called (a SQL function with \`set search_path\`
+is never inlined, and from PL/pgSQL it is planned afresh each time); they are PL/pgSQL now, whose
+plans stay cached. What remains is spread over the executor's per-statement start-up, not one hot
+spot: each write statement decodes and prepares its table's CHECK constraints and domain checks
+again (\`ExecConstraints\`, 14–20% of the backend), runs its foreign-key triggers (~7%), inserts its
+index entries (~9%) and starts its plan (~10%). A single-row insert into an unindexed table pays
+none of that, and a step writes three to six rows (rate limit, call, consent, event, lifecycle). So
+the steps' SQL reaches the goal of half the insert ceiling only with fewer tables written per
+webhook, which means changing what is stored (events derived from the call row, consent folded into
+it), not how.
+
 ## Hot path end to end
 
 \`wrk\` (2 threads, ${r.clients} connections, ${r.seconds} s per level) replaying pre-signed webhooks, each with a fresh CallSid
