@@ -344,6 +344,54 @@ Deno.test("idempotency: a retry after 'left to the resumer' continues the same t
   assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE);
 });
 
+Deno.test("idempotency: after 'left to the resumer', the key with another request is 422, not the first one's number", async () => {
+  await resetProvisioningLimits(sql);
+  const k = key();
+  const body = { client: "Stuck", areaCode: "403" };
+  // As above: bought, the answer lost, Twilio unreadable; the transaction stays open under k.
+  standIn.faultOn("POST", /IncomingPhoneNumbers\.json$/, { kind: "drop" });
+  standIn.faultOn(
+    "GET",
+    /IncomingPhoneNumbers\.json$/,
+    { kind: "fail", status: 503, code: 20503 },
+    3,
+  );
+  const first = await call("POST", "/numbers", { key: k, body });
+  assert.equal(first.status, 502, JSON.stringify(first.body));
+  const openId = first.body.error.transactionId;
+  const before = await counts();
+  // The 502 stored nothing under k, so only the open transaction knows what k was for.
+  const changed = await call("POST", "/numbers", { key: k, body: { ...body, client: "Other" } });
+  assert.equal(changed.status, 422, JSON.stringify(changed.body));
+  assert.equal(changed.body.error.code, "idempotency_key_reused");
+  const release = await call("DELETE", `/numbers/${encodeURIComponent("+15877428885")}`, {
+    key: k,
+  });
+  assert.equal(release.status, 422, JSON.stringify(release.body));
+  assert.equal(release.body.error.code, "idempotency_key_reused");
+  assert.deepEqual(await counts(), before);
+  const [open] = await sql`select status, attempts from public.telephony_transactions
+                            where id = ${openId}`;
+  assert.deepEqual(
+    { ...open },
+    { status: "running", attempts: 1 },
+    "the open transaction untouched",
+  );
+  // The same request again still continues it.
+  const retry = await call("POST", "/numbers", { key: k, body });
+  assert.equal(retry.status, 201, JSON.stringify(retry.body));
+  assert.equal(retry.body.transaction.id, openId);
+  const audit = await auditRows(k);
+  assert.deepEqual(audit.map((r) => [r.status, r.outcome]), [
+    [502, "twilio_unavailable"],
+    [422, "idempotency_key_reused"],
+    [422, "idempotency_key_reused"],
+    [201, "ok"],
+  ]);
+  await call("DELETE", `/numbers/${encodeURIComponent(retry.body.number.e164)}`);
+  assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE);
+});
+
 Deno.test("audit log: append-only, even for the database owner", async () => {
   await assert.rejects(sql`update public.admin_audit_log set outcome = 'x'`, /append-only/);
   await assert.rejects(sql`delete from public.admin_audit_log`, /append-only/);

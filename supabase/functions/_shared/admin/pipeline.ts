@@ -10,7 +10,7 @@
 import { type AdminConfig, parseAdminConfig } from "./config.ts";
 import { type AdminKeyVerdict, verifyAdminKey } from "./admin-key.ts";
 import { writeAudit } from "./audit.ts";
-import { AdminError, errorBody, jsonResponse } from "./errors.ts";
+import { AdminError, errorBody, IdempotencyKeyReused, jsonResponse } from "./errors.ts";
 import { openDatabase, type Sql } from "../platform/db.ts";
 import { requestFingerprint, withIdempotency } from "../platform/idempotency.ts";
 import { logRequest } from "../platform/log.ts";
@@ -185,7 +185,8 @@ export function serveAdminApi(
       try {
         return await route.handle(ctx);
       } catch (e) {
-        if (!(e instanceof AdminError)) throw e;
+        // Thrown on through withIdempotency, which then stores nothing under the key.
+        if (!(e instanceof AdminError) || e instanceof IdempotencyKeyReused) throw e;
         return {
           status: e.status,
           body: errorBody(e.code, e.message, e.extra),
@@ -213,6 +214,10 @@ export function serveAdminApi(
         res = jsonResponse(result.status, result.body);
       }
     } catch (e) {
+      if (e instanceof IdempotencyKeyReused) {
+        audit.transactionId = (e.extra.transactionId as string | undefined) ?? null;
+        return refuse(e);
+      }
       logRequest({
         fn: api.slug,
         status: 500,

@@ -8,7 +8,7 @@
  *                                       queued Twilio recording deletions)
  */
 import type { AdminApi, AdminContext, AdminResult } from "../admin/pipeline.ts";
-import { AdminError } from "../admin/errors.ts";
+import { AdminError, IdempotencyKeyReused } from "../admin/errors.ts";
 import { rateLimitedHttpResponse, takeRateLimit } from "../platform/rate-limit.ts";
 import { TwilioRestClient } from "../twilio/rest-client.ts";
 import { deleteQueuedRecordings } from "../retention/recording-deletions.ts";
@@ -144,22 +144,40 @@ function summary(view: TransactionView) {
   };
 }
 
+/** JSON with object keys sorted: equal for equal values, whatever the key order (jsonb's included). */
+function canonicalJson(value: Json): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
+}
+
 /**
  * Drives the transaction left unfinished under this Idempotency-Key (its
  * first request died or gave up), or null when there is none.
+ *
+ * A 5xx stores no answer under the key, so here the open transaction is the
+ * only record of what the key was used for: a request of another kind, or
+ * whose `sameRequest` says it asks for something else, is refused like any
+ * key reused with another body (422), instead of being answered with the
+ * first request's transaction.
  */
 async function continueKeyedTransaction(
   ctx: AdminContext,
   kindName: string,
+  sameRequest: (stored: Record<string, Json>) => boolean,
   options: ProvisioningOptions,
 ): Promise<TransactionView | null> {
   if (!ctx.idempotencyKey) return null;
   const [open] = await ctx.sql`
-    select id from public.telephony_transactions
-     where idempotency_key = ${ctx.idempotencyKey} and kind = ${kindName}
+    select id, kind, request from public.telephony_transactions
+     where idempotency_key = ${ctx.idempotencyKey}
        and status in ('pending', 'running', 'compensating', 'needs_attention')
      order by created_at desc limit 1`;
   if (!open) return null;
+  if (open.kind !== kindName || !sameRequest(open.request)) {
+    throw new IdempotencyKeyReused({ transactionId: open.id });
+  }
   const owner = runnerOwner();
   if (!(await claimTransaction(ctx.sql, open.id, owner, options.leaseSeconds))) {
     const view = (await readTransaction(ctx.sql, open.id))!;
@@ -196,7 +214,8 @@ async function provision(ctx: AdminContext, options: ProvisioningOptions): Promi
   const request = parseProvisionRequest(ctx.body);
   await takeProvisioningLimits(ctx);
   const kind = kinds(ctx).provision_number;
-  let view = await continueKeyedTransaction(ctx, kind.kind, options);
+  const sameRequest = (stored: Json) => canonicalJson(stored) === canonicalJson(request);
+  let view = await continueKeyedTransaction(ctx, kind.kind, sameRequest, options);
   if (!view) {
     const owner = runnerOwner();
     const id = await createTransaction(ctx.sql, kind, {
@@ -229,7 +248,12 @@ async function release(ctx: AdminContext, options: ProvisioningOptions): Promise
     throw new AdminError(422, "invalid_request", "The number must be E.164, e.g. %2B15877428885.");
   }
   const kind = kinds(ctx).release_number;
-  let view = await continueKeyedTransaction(ctx, kind.kind, options);
+  let view = await continueKeyedTransaction(
+    ctx,
+    kind.kind,
+    (stored) => stored.e164 === e164,
+    options,
+  );
   if (!view) {
     const [row] = await ctx.sql`
       select n.state, n.phone_number_sid, s.account_sid,
