@@ -364,6 +364,10 @@ Deno.test("idempotency: after 'left to the resumer', the key with another reques
   const changed = await call("POST", "/numbers", { key: k, body: { ...body, client: "Other" } });
   assert.equal(changed.status, 422, JSON.stringify(changed.body));
   assert.equal(changed.body.error.code, "idempotency_key_reused");
+  // Even an invalid one: an invalid_request stored under k would refuse the first request's retry.
+  const invalid = await call("POST", "/numbers", { key: k, body: { ...body, areaCode: "12" } });
+  assert.equal(invalid.status, 422, JSON.stringify(invalid.body));
+  assert.equal(invalid.body.error.code, "idempotency_key_reused");
   const release = await call("DELETE", `/numbers/${encodeURIComponent("+15877428885")}`, {
     key: k,
   });
@@ -384,6 +388,7 @@ Deno.test("idempotency: after 'left to the resumer', the key with another reques
   const audit = await auditRows(k);
   assert.deepEqual(audit.map((r) => [r.status, r.outcome]), [
     [502, "twilio_unavailable"],
+    [422, "idempotency_key_reused"],
     [422, "idempotency_key_reused"],
     [422, "idempotency_key_reused"],
     [201, "ok"],

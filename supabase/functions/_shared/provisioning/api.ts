@@ -211,12 +211,16 @@ async function takeProvisioningLimits(ctx: AdminContext): Promise<void> {
 }
 
 async function provision(ctx: AdminContext, options: ProvisioningOptions): Promise<AdminResult> {
-  const request = parseProvisionRequest(ctx.body);
-  await takeProvisioningLimits(ctx);
   const kind = kinds(ctx).provision_number;
-  const sameRequest = (stored: Json) => canonicalJson(stored) === canonicalJson(request);
+  // The key's open transaction first: any other answer to a request that is
+  // not its own (invalid, rate-limited) would be stored under its key. The
+  // transaction holds the body as sent (it was valid), and its purchase
+  // already took its rate-limit token.
+  const sameRequest = (stored: Json) => canonicalJson(stored) === canonicalJson(ctx.body as Json);
   let view = await continueKeyedTransaction(ctx, kind.kind, sameRequest, options);
   if (!view) {
+    const request = parseProvisionRequest(ctx.body);
+    await takeProvisioningLimits(ctx);
     const owner = runnerOwner();
     const id = await createTransaction(ctx.sql, kind, {
       owner,
@@ -237,17 +241,19 @@ async function provision(ctx: AdminContext, options: ProvisioningOptions): Promi
   };
 }
 
-async function release(ctx: AdminContext, options: ProvisioningOptions): Promise<AdminResult> {
-  let e164: string;
+/** The number in a release path, or null when it is not valid percent-encoding. */
+function decodedNumber(param: string): string | null {
   try {
-    e164 = decodeURIComponent(ctx.params[0]);
+    return decodeURIComponent(param);
   } catch {
-    throw new AdminError(422, "invalid_request", "The number must be a URL-encoded E.164 number.");
+    return null;
   }
-  if (!E164.test(e164)) {
-    throw new AdminError(422, "invalid_request", "The number must be E.164, e.g. %2B15877428885.");
-  }
+}
+
+async function release(ctx: AdminContext, options: ProvisioningOptions): Promise<AdminResult> {
+  const e164 = decodedNumber(ctx.params[0]);
   const kind = kinds(ctx).release_number;
+  // The key's open transaction first, as for a provision.
   let view = await continueKeyedTransaction(
     ctx,
     kind.kind,
@@ -255,6 +261,20 @@ async function release(ctx: AdminContext, options: ProvisioningOptions): Promise
     options,
   );
   if (!view) {
+    if (e164 === null) {
+      throw new AdminError(
+        422,
+        "invalid_request",
+        "The number must be a URL-encoded E.164 number.",
+      );
+    }
+    if (!E164.test(e164)) {
+      throw new AdminError(
+        422,
+        "invalid_request",
+        "The number must be E.164, e.g. %2B15877428885.",
+      );
+    }
     const [row] = await ctx.sql`
       select n.state, n.phone_number_sid, s.account_sid,
              -- A subaccount this API created for the client goes with its last number.
