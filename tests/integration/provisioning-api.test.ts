@@ -299,6 +299,33 @@ Deno.test("idempotency: a replay answers the stored result and buys nothing; ano
   await call("DELETE", `/numbers/${encodeURIComponent(first.body.number.e164)}`);
 });
 
+Deno.test("idempotency: the same JSON spelled otherwise is the same body; the key on another route is 422", async () => {
+  await resetProvisioningLimits(sql);
+  const k = key();
+  const first = await call("POST", "/numbers", {
+    key: k,
+    body: { client: "Spelled", areaCode: "825" },
+  });
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  const before = await counts();
+  const respelled = await call("POST", "/numbers", {
+    key: k,
+    raw: '{ "areaCode" : "825",\n  "client": "Spelled" }',
+  });
+  assert.equal(respelled.status, 201, JSON.stringify(respelled.body));
+  assert.equal(respelled.headers.get("idempotent-replayed"), "true");
+  assert.deepEqual(respelled.body, first.body);
+  const e164 = encodeURIComponent(first.body.number.e164);
+  const release = await call("DELETE", `/numbers/${e164}`, { key: k });
+  assert.equal(release.status, 422, JSON.stringify(release.body));
+  assert.equal(release.body.error.code, "idempotency_key_reused");
+  assert.deepEqual(await counts(), before);
+  const [row] = await sql`select state from public.telephony_numbers
+                           where e164 = ${first.body.number.e164}`;
+  assert.equal(row.state, "active");
+  assert.equal((await call("DELETE", `/numbers/${e164}`)).status, 200);
+});
+
 Deno.test("idempotency: the same key while the first request runs is 409", async () => {
   await resetProvisioningLimits(sql);
   const slow = new TwilioStandIn().start();

@@ -11,6 +11,7 @@ import { type AdminConfig, parseAdminConfig } from "./config.ts";
 import { type AdminKeyVerdict, verifyAdminKey } from "./admin-key.ts";
 import { writeAudit } from "./audit.ts";
 import { AdminError, errorBody, IdempotencyKeyReused, jsonResponse } from "./errors.ts";
+import { canonicalJson, type Json } from "./canonical-json.ts";
 import { openDatabase, type Sql } from "../platform/db.ts";
 import { requestFingerprint, withIdempotency } from "../platform/idempotency.ts";
 import { logRequest } from "../platform/log.ts";
@@ -35,8 +36,6 @@ export interface AdminResult {
 }
 
 export interface AdminRoute {
-  /** A name for logs and the idempotency scope. */
-  name: string;
   method: "GET" | "POST" | "DELETE";
   /** Matched against the path after the slug, e.g. /numbers/(.+). */
   path: RegExp;
@@ -199,9 +198,16 @@ export function serveAdminApi(
     try {
       if (route.idempotency !== "none" && key) {
         res = await withIdempotency(sql, {
-          scope: `${api.slug}:${route.name}`,
+          // One scope per API, so a key used on one route is refused on another
+          // (the fingerprint holds method and path); a body is the same body
+          // when it holds the same JSON, however it is spelled.
+          scope: api.slug,
           key,
-          fingerprint: await requestFingerprint(req.method, path, rawBody),
+          fingerprint: await requestFingerprint(
+            req.method,
+            path,
+            rawBody.trim() ? canonicalJson(body as Json) : "",
+          ),
           leaseSeconds: IDEMPOTENCY_LEASE_SECONDS,
         }, async () => {
           const result = await work();

@@ -9,6 +9,7 @@
  */
 import type { AdminApi, AdminContext, AdminResult } from "../admin/pipeline.ts";
 import { AdminError, IdempotencyKeyReused } from "../admin/errors.ts";
+import { canonicalJson } from "../admin/canonical-json.ts";
 import { rateLimitedHttpResponse, takeRateLimit } from "../platform/rate-limit.ts";
 import { TwilioRestClient } from "../twilio/rest-client.ts";
 import { deleteQueuedRecordings } from "../retention/recording-deletions.ts";
@@ -142,14 +143,6 @@ function summary(view: TransactionView) {
     status: view.status,
     steps: view.steps.map((s) => ({ name: s.name, status: s.status, attempts: s.attempts })),
   };
-}
-
-/** JSON with object keys sorted: equal for equal values, whatever the key order (jsonb's included). */
-function canonicalJson(value: Json): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
 }
 
 /**
@@ -352,21 +345,18 @@ export function provisioningApi(options: ProvisioningOptions = {}): AdminApi {
     slug: SLUG,
     routes: [
       {
-        name: "provision",
         method: "POST",
         path: /^\/numbers$/,
         idempotency: "required",
         handle: (ctx) => provision(ctx, options),
       },
       {
-        name: "release",
         method: "DELETE",
         path: /^\/numbers\/([^/]+)$/,
         idempotency: "optional",
         handle: (ctx) => release(ctx, options),
       },
       {
-        name: "transaction",
         method: "GET",
         path: /^\/transactions\/([^/]+)$/,
         idempotency: "none",
@@ -377,7 +367,6 @@ export function provisioningApi(options: ProvisioningOptions = {}): AdminApi {
         },
       },
       {
-        name: "resume",
         method: "POST",
         path: /^\/transactions\/resume$/,
         idempotency: "none",
