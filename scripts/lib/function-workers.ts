@@ -14,6 +14,11 @@ export interface WorkerOptions {
    * own streams inheriting them (tests read a function's log lines this way).
    */
   onOutput?: (slug: string, text: string) => void;
+  /**
+   * Runs each function under memory-probe.ts (with --expose-gc): SIGUSR2 then
+   * prints its memory after a full garbage collection (tests read it).
+   */
+  memoryProbe?: boolean;
 }
 
 /**
@@ -44,9 +49,14 @@ export function runtimeEnv(): Record<string, string> {
 }
 
 /** `deno run` arguments for one function: the permissions the edge runtime grants, no more. */
-export function functionRunArgs(configPath: string, entry: string): string[] {
+export function functionRunArgs(
+  configPath: string,
+  entry: string,
+  v8Flags: string[] = [],
+): string[] {
   return [
     "run",
+    ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : []),
     "--allow-net",
     "--allow-env",
     "--allow-read",
@@ -108,10 +118,23 @@ export class FunctionWorkers {
 
   async #start(slug: string): Promise<Worker> {
     const port = freePort();
+    const entry = `${this.opts.functionsDir}/${slug}/index.ts`;
+    const probe = this.opts.memoryProbe
+      ? { MEMORY_PROBE_ENTRY: entry }
+      : ({} as Record<string, string>);
     const child = new Deno.Command(this.opts.deno, {
-      args: functionRunArgs(this.opts.configPath, `${this.opts.functionsDir}/${slug}/index.ts`),
+      args: this.opts.memoryProbe
+        ? functionRunArgs(
+          this.opts.configPath,
+          new URL("memory-probe.ts", import.meta.url).pathname,
+          [
+            "--expose-gc",
+          ],
+        )
+        : functionRunArgs(this.opts.configPath, entry),
       env: {
         ...this.opts.env,
+        ...probe,
         DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
         SB_FUNCTION_SLUG: slug,
       },
