@@ -7,6 +7,7 @@ import { testSql } from "../support/stack.ts";
 import { TwilioStandIn } from "../support/twilio-stand-in.ts";
 import {
   checkInvariants,
+  loseTheNextPurchaseAnswer,
   NO_DAMAGE,
   provisioningClient,
   PUBLIC_BASE_URL,
@@ -349,14 +350,7 @@ Deno.test("idempotency: a retry after 'left to the resumer' continues the same t
   await resetProvisioningLimits(sql);
   const k = key();
   const body = { client: "Retry", areaCode: "403" };
-  // Twilio buys the number but the answer is lost, and Twilio cannot be read right after.
-  standIn.faultOn("POST", /IncomingPhoneNumbers\.json$/, { kind: "drop" });
-  standIn.faultOn(
-    "GET",
-    /IncomingPhoneNumbers\.json$/,
-    { kind: "fail", status: 503, code: 20503 },
-    3,
-  );
+  loseTheNextPurchaseAnswer(standIn);
   const bought = standIn.effects.numbersBought;
   const first = await call("POST", "/numbers", { key: k, body });
   assert.equal(first.status, 502, JSON.stringify(first.body));
@@ -375,14 +369,8 @@ Deno.test("idempotency: after 'left to the resumer', the key with another reques
   await resetProvisioningLimits(sql);
   const k = key();
   const body = { client: "Stuck", areaCode: "403" };
-  // As above: bought, the answer lost, Twilio unreadable; the transaction stays open under k.
-  standIn.faultOn("POST", /IncomingPhoneNumbers\.json$/, { kind: "drop" });
-  standIn.faultOn(
-    "GET",
-    /IncomingPhoneNumbers\.json$/,
-    { kind: "fail", status: 503, code: 20503 },
-    3,
-  );
+  // The transaction stays open under k.
+  loseTheNextPurchaseAnswer(standIn);
   const first = await call("POST", "/numbers", { key: k, body });
   assert.equal(first.status, 502, JSON.stringify(first.body));
   const openId = first.body.error.transactionId;

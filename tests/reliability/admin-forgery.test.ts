@@ -26,6 +26,7 @@ import { findLeaks } from "../support/log-scan.ts";
 import { TwilioStandIn } from "../support/twilio-stand-in.ts";
 import {
   expireLeases,
+  loseTheNextPurchaseAnswer,
   provisioningClient,
   provisioningEnv,
   releaseEverything,
@@ -358,14 +359,8 @@ Deno.test({
         method: "DELETE",
         path: `/numbers/${encodeURIComponent(toRelease.number.e164)}`,
       });
-      // Bought, the answer lost, Twilio unreadable: 502, the transaction left open.
-      standIn.faultOn("POST", /IncomingPhoneNumbers\.json$/, { kind: "drop" });
-      standIn.faultOn(
-        "GET",
-        /IncomingPhoneNumbers\.json$/,
-        { kind: "fail", status: 503, code: 20503 },
-        3,
-      );
+      // 502, the transaction left open.
+      loseTheNextPurchaseAnswer(standIn);
       const leftOpen = await post("left-open", { client: "Replay E", areaCode: "403" });
       assert.deepEqual(
         originals.map((o) => [o.name, o.status]),
