@@ -14,6 +14,11 @@ export interface WorkerOptions {
    * own streams inheriting them (tests read a function's log lines this way).
    */
   onOutput?: (slug: string, text: string) => void;
+  /**
+   * Runs each function under memory-probe.ts (with --expose-gc): SIGUSR2 then
+   * prints its memory after a full garbage collection (tests read it).
+   */
+  memoryProbe?: boolean;
 }
 
 /**
@@ -44,11 +49,17 @@ export function runtimeEnv(): Record<string, string> {
 }
 
 const WORKER_MAIN = new URL("./function-worker-main.ts", import.meta.url).pathname;
+const MEMORY_PROBE = new URL("./memory-probe.ts", import.meta.url).pathname;
 
 /** `deno run` arguments for one function: the permissions the edge runtime grants, no more. */
-export function functionRunArgs(configPath: string, entry: string): string[] {
+export function functionRunArgs(
+  configPath: string,
+  entry: string,
+  v8Flags: string[] = [],
+): string[] {
   return [
     "run",
+    ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : []),
     "--allow-net",
     "--allow-env",
     "--allow-read",
@@ -110,15 +121,25 @@ export class FunctionWorkers {
 
   async #start(slug: string): Promise<Worker> {
     const port = freePort();
+    const entry = `${this.opts.functionsDir}/${slug}/index.ts`;
+    const probe = this.opts.memoryProbe
+      ? { MEMORY_PROBE_ENTRY: entry }
+      : ({} as Record<string, string>);
     const child = new Deno.Command(this.opts.deno, {
       // The function runs under a launcher that exits when our pipe to it
-      // closes, so no function process outlives its gateway.
+      // closes, so no function process outlives its gateway; the memory
+      // probe, when asked for, runs the function inside it.
       args: [
-        ...functionRunArgs(this.opts.configPath, WORKER_MAIN),
-        `${this.opts.functionsDir}/${slug}/index.ts`,
+        ...functionRunArgs(
+          this.opts.configPath,
+          WORKER_MAIN,
+          this.opts.memoryProbe ? ["--expose-gc"] : [],
+        ),
+        this.opts.memoryProbe ? MEMORY_PROBE : entry,
       ],
       env: {
         ...this.opts.env,
+        ...probe,
         DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}`,
         SB_FUNCTION_SLUG: slug,
       },

@@ -7,6 +7,7 @@ import { testSql } from "../support/stack.ts";
 import { TwilioStandIn } from "../support/twilio-stand-in.ts";
 import {
   checkInvariants,
+  loseTheNextPurchaseAnswer,
   NO_DAMAGE,
   provisioningClient,
   PUBLIC_BASE_URL,
@@ -299,6 +300,33 @@ Deno.test("idempotency: a replay answers the stored result and buys nothing; ano
   await call("DELETE", `/numbers/${encodeURIComponent(first.body.number.e164)}`);
 });
 
+Deno.test("idempotency: the same JSON spelled otherwise is the same body; the key on another route is 422", async () => {
+  await resetProvisioningLimits(sql);
+  const k = key();
+  const first = await call("POST", "/numbers", {
+    key: k,
+    body: { client: "Spelled", areaCode: "825" },
+  });
+  assert.equal(first.status, 201, JSON.stringify(first.body));
+  const before = await counts();
+  const respelled = await call("POST", "/numbers", {
+    key: k,
+    raw: '{ "areaCode" : "825",\n  "client": "Spelled" }',
+  });
+  assert.equal(respelled.status, 201, JSON.stringify(respelled.body));
+  assert.equal(respelled.headers.get("idempotent-replayed"), "true");
+  assert.deepEqual(respelled.body, first.body);
+  const e164 = encodeURIComponent(first.body.number.e164);
+  const release = await call("DELETE", `/numbers/${e164}`, { key: k });
+  assert.equal(release.status, 422, JSON.stringify(release.body));
+  assert.equal(release.body.error.code, "idempotency_key_reused");
+  assert.deepEqual(await counts(), before);
+  const [row] = await sql`select state from public.telephony_numbers
+                           where e164 = ${first.body.number.e164}`;
+  assert.equal(row.state, "active");
+  assert.equal((await call("DELETE", `/numbers/${e164}`)).status, 200);
+});
+
 Deno.test("idempotency: the same key while the first request runs is 409", async () => {
   await resetProvisioningLimits(sql);
   const slow = new TwilioStandIn().start();
@@ -322,14 +350,7 @@ Deno.test("idempotency: a retry after 'left to the resumer' continues the same t
   await resetProvisioningLimits(sql);
   const k = key();
   const body = { client: "Retry", areaCode: "403" };
-  // Twilio buys the number but the answer is lost, and Twilio cannot be read right after.
-  standIn.faultOn("POST", /IncomingPhoneNumbers\.json$/, { kind: "drop" });
-  standIn.faultOn(
-    "GET",
-    /IncomingPhoneNumbers\.json$/,
-    { kind: "fail", status: 503, code: 20503 },
-    3,
-  );
+  loseTheNextPurchaseAnswer(standIn);
   const bought = standIn.effects.numbersBought;
   const first = await call("POST", "/numbers", { key: k, body });
   assert.equal(first.status, 502, JSON.stringify(first.body));
@@ -340,6 +361,53 @@ Deno.test("idempotency: a retry after 'left to the resumer' continues the same t
   assert.equal(retry.status, 201, JSON.stringify(retry.body));
   assert.equal(retry.body.transaction.id, first.body.error.transactionId);
   assert.equal(standIn.effects.numbersBought, bought + 1, "bought once");
+  await call("DELETE", `/numbers/${encodeURIComponent(retry.body.number.e164)}`);
+  assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE);
+});
+
+Deno.test("idempotency: after 'left to the resumer', the key with another request is 422, not the first one's number", async () => {
+  await resetProvisioningLimits(sql);
+  const k = key();
+  const body = { client: "Stuck", areaCode: "403" };
+  // The transaction stays open under k.
+  loseTheNextPurchaseAnswer(standIn);
+  const first = await call("POST", "/numbers", { key: k, body });
+  assert.equal(first.status, 502, JSON.stringify(first.body));
+  const openId = first.body.error.transactionId;
+  const before = await counts();
+  // The 502 stored nothing under k, so only the open transaction knows what k was for.
+  const changed = await call("POST", "/numbers", { key: k, body: { ...body, client: "Other" } });
+  assert.equal(changed.status, 422, JSON.stringify(changed.body));
+  assert.equal(changed.body.error.code, "idempotency_key_reused");
+  // Even an invalid one: an invalid_request stored under k would refuse the first request's retry.
+  const invalid = await call("POST", "/numbers", { key: k, body: { ...body, areaCode: "12" } });
+  assert.equal(invalid.status, 422, JSON.stringify(invalid.body));
+  assert.equal(invalid.body.error.code, "idempotency_key_reused");
+  const release = await call("DELETE", `/numbers/${encodeURIComponent("+15877428885")}`, {
+    key: k,
+  });
+  assert.equal(release.status, 422, JSON.stringify(release.body));
+  assert.equal(release.body.error.code, "idempotency_key_reused");
+  assert.deepEqual(await counts(), before);
+  const [open] = await sql`select status, attempts from public.telephony_transactions
+                            where id = ${openId}`;
+  assert.deepEqual(
+    { ...open },
+    { status: "running", attempts: 1 },
+    "the open transaction untouched",
+  );
+  // The same request again still continues it.
+  const retry = await call("POST", "/numbers", { key: k, body });
+  assert.equal(retry.status, 201, JSON.stringify(retry.body));
+  assert.equal(retry.body.transaction.id, openId);
+  const audit = await auditRows(k);
+  assert.deepEqual(audit.map((r) => [r.status, r.outcome]), [
+    [502, "twilio_unavailable"],
+    [422, "idempotency_key_reused"],
+    [422, "idempotency_key_reused"],
+    [422, "idempotency_key_reused"],
+    [201, "ok"],
+  ]);
   await call("DELETE", `/numbers/${encodeURIComponent(retry.body.number.e164)}`);
   assert.deepEqual(await checkInvariants(sql, standIn), NO_DAMAGE);
 });

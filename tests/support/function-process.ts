@@ -20,13 +20,29 @@ export interface RunningFunction {
   pid: number;
   /** Everything the process wrote to stdout and stderr so far, when started with `captureLogs`. */
   logs(): string;
+  /** Its memory after a full garbage collection (started with `memoryProbe` only). */
+  memory(): Promise<MemoryReading>;
   stop(): Promise<void>;
 }
 
+/** A function process's memory, in bytes, right after a full garbage collection. */
+export interface MemoryReading {
+  /** What survived the collection: grows with a leak, not with heap sizing. */
+  heapUsed: number;
+  /** The heap V8 keeps committed (sized to the load, then kept). */
+  heapTotal: number;
+  external: number;
+  rss: number;
+}
+
+/**
+ * Starts `slug` in a process of its own. `memoryProbe` runs it under
+ * scripts/lib/memory-probe.ts (implies `captureLogs`), so that `memory()` works.
+ */
 export async function startFunction(
   slug: string,
   env: Record<string, string>,
-  opts: { captureLogs?: boolean } = {},
+  opts: { captureLogs?: boolean; memoryProbe?: boolean } = {},
 ): Promise<RunningFunction> {
   let output = "";
   const workers = new FunctionWorkers({
@@ -34,13 +50,27 @@ export async function startFunction(
     functionsDir: `${ROOT}/supabase/functions`,
     configPath: `${ROOT}/deno.json`,
     env: { ...runtimeEnv(), ...env },
-    onOutput: opts.captureLogs ? (_slug, text) => (output += text) : undefined,
+    onOutput: opts.captureLogs || opts.memoryProbe ? (_slug, text) => (output += text) : undefined,
+    memoryProbe: opts.memoryProbe,
   });
   const port = await workers.portFor(slug);
+  const pid = await workers.pidFor(slug);
   return {
     url: `http://127.0.0.1:${port}/${slug}`,
-    pid: await workers.pidFor(slug),
+    pid,
     logs: () => output,
+    memory: async () => {
+      if (!opts.memoryProbe) throw new Error(`${slug} was not started with memoryProbe`);
+      const from = output.length;
+      Deno.kill(pid, "SIGUSR2");
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        const line = /memory-probe (\{[^\n]*\})\n/.exec(output.slice(from));
+        if (line) return JSON.parse(line[1]) as MemoryReading;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`${slug}: no memory reading within 10 s`);
+    },
     stop: () => workers.stopAll(),
   };
 }

@@ -74,6 +74,20 @@ export function provisioningClient(
   };
 }
 
+/**
+ * Twilio buys the next number but its answer is lost, and Twilio cannot be
+ * read right after: the provision answers 502 and leaves its transaction
+ * open for the resumer (or the request's own retry).
+ */
+export function loseTheNextPurchaseAnswer(standIn: TwilioStandIn): void {
+  standIn.faultOn("POST", /IncomingPhoneNumbers\.json$/, { kind: "drop" });
+  standIn.faultOn("GET", /IncomingPhoneNumbers\.json$/, {
+    kind: "fail",
+    status: 503,
+    code: 20503,
+  }, 3);
+}
+
 /** Makes every unfinished transaction's lease run out now (what 30 s of waiting does). */
 export async function expireLeases(sql: ReturnType<typeof testSql>): Promise<void> {
   await sql`update public.telephony_transactions

@@ -16,6 +16,24 @@ export class AdminError extends Error {
   }
 }
 
+/**
+ * 422 idempotency_key_reused, found by a handler (not by the idempotency
+ * layer): the key belongs to another request whose answer was never stored
+ * (it failed with a 5xx), so this refusal must not be stored under the key
+ * either, or that request could not use its own key again.
+ */
+export class IdempotencyKeyReused extends AdminError {
+  override name = "IdempotencyKeyReused";
+  constructor(extra: Record<string, unknown> = {}) {
+    super(
+      422,
+      "idempotency_key_reused",
+      "This Idempotency-Key was used with a different request.",
+      extra,
+    );
+  }
+}
+
 /** The body of an error answer. */
 export function errorBody(code: string, message: string, extra: Record<string, unknown> = {}) {
   return { error: { code, message, ...extra } };

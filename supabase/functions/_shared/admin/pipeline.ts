@@ -10,7 +10,8 @@
 import { type AdminConfig, parseAdminConfig } from "./config.ts";
 import { type AdminKeyVerdict, verifyAdminKey } from "./admin-key.ts";
 import { writeAudit } from "./audit.ts";
-import { AdminError, errorBody, jsonResponse } from "./errors.ts";
+import { AdminError, errorBody, IdempotencyKeyReused, jsonResponse } from "./errors.ts";
+import { canonicalJson, type Json } from "./canonical-json.ts";
 import { openDatabase, type Sql } from "../platform/db.ts";
 import { requestFingerprint, withIdempotency } from "../platform/idempotency.ts";
 import { logRequest } from "../platform/log.ts";
@@ -35,8 +36,6 @@ export interface AdminResult {
 }
 
 export interface AdminRoute {
-  /** A name for logs and the idempotency scope. */
-  name: string;
   method: "GET" | "POST" | "DELETE";
   /** Matched against the path after the slug, e.g. /numbers/(.+). */
   path: RegExp;
@@ -185,7 +184,8 @@ export function serveAdminApi(
       try {
         return await route.handle(ctx);
       } catch (e) {
-        if (!(e instanceof AdminError)) throw e;
+        // Thrown on through withIdempotency, which then stores nothing under the key.
+        if (!(e instanceof AdminError) || e instanceof IdempotencyKeyReused) throw e;
         return {
           status: e.status,
           body: errorBody(e.code, e.message, e.extra),
@@ -198,9 +198,16 @@ export function serveAdminApi(
     try {
       if (route.idempotency !== "none" && key) {
         res = await withIdempotency(sql, {
-          scope: `${api.slug}:${route.name}`,
+          // One scope per API, so a key used on one route is refused on another
+          // (the fingerprint holds method and path); a body is the same body
+          // when it holds the same JSON, however it is spelled.
+          scope: api.slug,
           key,
-          fingerprint: await requestFingerprint(req.method, path, rawBody),
+          fingerprint: await requestFingerprint(
+            req.method,
+            path,
+            rawBody.trim() ? canonicalJson(body as Json) : "",
+          ),
           leaseSeconds: IDEMPOTENCY_LEASE_SECONDS,
         }, async () => {
           const result = await work();
@@ -213,6 +220,10 @@ export function serveAdminApi(
         res = jsonResponse(result.status, result.body);
       }
     } catch (e) {
+      if (e instanceof IdempotencyKeyReused) {
+        audit.transactionId = (e.extra.transactionId as string | undefined) ?? null;
+        return refuse(e);
+      }
       logRequest({
         fn: api.slug,
         status: 500,

@@ -8,7 +8,8 @@
  *                                       queued Twilio recording deletions)
  */
 import type { AdminApi, AdminContext, AdminResult } from "../admin/pipeline.ts";
-import { AdminError } from "../admin/errors.ts";
+import { AdminError, IdempotencyKeyReused } from "../admin/errors.ts";
+import { canonicalJson } from "../admin/canonical-json.ts";
 import { rateLimitedHttpResponse, takeRateLimit } from "../platform/rate-limit.ts";
 import { TwilioRestClient } from "../twilio/rest-client.ts";
 import { deleteQueuedRecordings } from "../retention/recording-deletions.ts";
@@ -147,19 +148,29 @@ function summary(view: TransactionView) {
 /**
  * Drives the transaction left unfinished under this Idempotency-Key (its
  * first request died or gave up), or null when there is none.
+ *
+ * A 5xx stores no answer under the key, so here the open transaction is the
+ * only record of what the key was used for: a request of another kind, or
+ * whose `sameRequest` says it asks for something else, is refused like any
+ * key reused with another body (422), instead of being answered with the
+ * first request's transaction.
  */
 async function continueKeyedTransaction(
   ctx: AdminContext,
   kindName: string,
+  sameRequest: (stored: Record<string, Json>) => boolean,
   options: ProvisioningOptions,
 ): Promise<TransactionView | null> {
   if (!ctx.idempotencyKey) return null;
   const [open] = await ctx.sql`
-    select id from public.telephony_transactions
-     where idempotency_key = ${ctx.idempotencyKey} and kind = ${kindName}
+    select id, kind, request from public.telephony_transactions
+     where idempotency_key = ${ctx.idempotencyKey}
        and status in ('pending', 'running', 'compensating', 'needs_attention')
      order by created_at desc limit 1`;
   if (!open) return null;
+  if (open.kind !== kindName || !sameRequest(open.request)) {
+    throw new IdempotencyKeyReused({ transactionId: open.id });
+  }
   const owner = runnerOwner();
   if (!(await claimTransaction(ctx.sql, open.id, owner, options.leaseSeconds))) {
     const view = (await readTransaction(ctx.sql, open.id))!;
@@ -193,11 +204,16 @@ async function takeProvisioningLimits(ctx: AdminContext): Promise<void> {
 }
 
 async function provision(ctx: AdminContext, options: ProvisioningOptions): Promise<AdminResult> {
-  const request = parseProvisionRequest(ctx.body);
-  await takeProvisioningLimits(ctx);
   const kind = kinds(ctx).provision_number;
-  let view = await continueKeyedTransaction(ctx, kind.kind, options);
+  // The key's open transaction first: any other answer to a request that is
+  // not its own (invalid, rate-limited) would be stored under its key. The
+  // transaction holds the body as sent (it was valid), and its purchase
+  // already took its rate-limit token.
+  const sameRequest = (stored: Json) => canonicalJson(stored) === canonicalJson(ctx.body as Json);
+  let view = await continueKeyedTransaction(ctx, kind.kind, sameRequest, options);
   if (!view) {
+    const request = parseProvisionRequest(ctx.body);
+    await takeProvisioningLimits(ctx);
     const owner = runnerOwner();
     const id = await createTransaction(ctx.sql, kind, {
       owner,
@@ -218,19 +234,40 @@ async function provision(ctx: AdminContext, options: ProvisioningOptions): Promi
   };
 }
 
-async function release(ctx: AdminContext, options: ProvisioningOptions): Promise<AdminResult> {
-  let e164: string;
+/** The number in a release path, or null when it is not valid percent-encoding. */
+function decodedNumber(param: string): string | null {
   try {
-    e164 = decodeURIComponent(ctx.params[0]);
+    return decodeURIComponent(param);
   } catch {
-    throw new AdminError(422, "invalid_request", "The number must be a URL-encoded E.164 number.");
+    return null;
   }
-  if (!E164.test(e164)) {
-    throw new AdminError(422, "invalid_request", "The number must be E.164, e.g. %2B15877428885.");
-  }
+}
+
+async function release(ctx: AdminContext, options: ProvisioningOptions): Promise<AdminResult> {
+  const e164 = decodedNumber(ctx.params[0]);
   const kind = kinds(ctx).release_number;
-  let view = await continueKeyedTransaction(ctx, kind.kind, options);
+  // The key's open transaction first, as for a provision.
+  let view = await continueKeyedTransaction(
+    ctx,
+    kind.kind,
+    (stored) => stored.e164 === e164,
+    options,
+  );
   if (!view) {
+    if (e164 === null) {
+      throw new AdminError(
+        422,
+        "invalid_request",
+        "The number must be a URL-encoded E.164 number.",
+      );
+    }
+    if (!E164.test(e164)) {
+      throw new AdminError(
+        422,
+        "invalid_request",
+        "The number must be E.164, e.g. %2B15877428885.",
+      );
+    }
     const [row] = await ctx.sql`
       select n.state, n.phone_number_sid, s.account_sid,
              -- A subaccount this API created for the client goes with its last number.
@@ -308,21 +345,18 @@ export function provisioningApi(options: ProvisioningOptions = {}): AdminApi {
     slug: SLUG,
     routes: [
       {
-        name: "provision",
         method: "POST",
         path: /^\/numbers$/,
         idempotency: "required",
         handle: (ctx) => provision(ctx, options),
       },
       {
-        name: "release",
         method: "DELETE",
         path: /^\/numbers\/([^/]+)$/,
         idempotency: "optional",
         handle: (ctx) => release(ctx, options),
       },
       {
-        name: "transaction",
         method: "GET",
         path: /^\/transactions\/([^/]+)$/,
         idempotency: "none",
@@ -333,7 +367,6 @@ export function provisioningApi(options: ProvisioningOptions = {}): AdminApi {
         },
       },
       {
-        name: "resume",
         method: "POST",
         path: /^\/transactions\/resume$/,
         idempotency: "none",
