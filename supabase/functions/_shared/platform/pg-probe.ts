@@ -31,12 +31,15 @@ export interface ProbeTarget {
 }
 
 /** The probe does not speak what this server or URL needs; use the driver. */
-export class ProbeUnsupported extends Error {}
+export class ProbeUnsupported extends Error {
+  override name = "ProbeUnsupported";
+}
 
 /** The server's ErrorResponse: `code` is the SQLSTATE. */
 export class ProbeServerError extends Error {
+  override name = "ProbeServerError";
   constructor(readonly code: string, message: string) {
-    super(message);
+    super(`${message} (SQLSTATE ${code})`);
   }
 }
 
@@ -212,7 +215,8 @@ async function run(conn: Deno.Conn, target: ProbeTarget, query: string) {
       "",
       int32(196608), // protocol 3.0
       `user\0${target.user}\0database\0${target.database}\0`,
-      "application_name\0edge:voice-health\0\0",
+      // As the driver sends them (postgres.js: client_encoding, application_name).
+      "client_encoding\0UTF8\0application_name\0edge:voice-health\0\0",
     ),
   );
   await authenticate(conn, backend, target);
