@@ -111,9 +111,19 @@ async function countBlockingLocks(databaseUrl: string, deadlineMs: number): Prom
   return Number(row?.blocking ?? 0);
 }
 
-// Concurrent requests share the check in flight: each still gets a check made
-// after it arrived, and a flood of probes opens one connection at a time.
-let inFlight: Promise<number> | undefined;
+// Concurrent requests share the check already in flight (begun at most one
+// deadline earlier), so a flood of probes opens one connection at a time.
+const inFlight = new Map<string, Promise<number>>();
+
+function sharedCount(databaseUrl: string, deadlineMs: number): Promise<number> {
+  let count = inFlight.get(databaseUrl);
+  if (!count) {
+    count = countBlockingLocks(databaseUrl, deadlineMs)
+      .finally(() => inFlight.delete(databaseUrl));
+    inFlight.set(databaseUrl, count);
+  }
+  return count;
+}
 
 /**
  * One round trip that answers both: the database's latency, and whether the
@@ -127,8 +137,7 @@ export async function checkDatabase(
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
-    inFlight ??= countBlockingLocks(databaseUrl, deadlineMs).finally(() => (inFlight = undefined));
-    const blocking = await inFlight;
+    const blocking = await sharedCount(databaseUrl, deadlineMs);
     const latency = elapsed();
     const database: CheckResult = latency >= SLOW_DATABASE_MS
       ? { state: "warn", latency_ms: latency, detail: "slow round trip" }

@@ -11,13 +11,14 @@
  *
  * What it speaks, and no more: the v3 startup message; trust, cleartext and
  * SCRAM-SHA-256 authentication (the server's signature is checked too); one
- * simple-protocol query whose rows come back as text; Terminate. Anything
- * else is `ProbeUnsupported`, and the caller uses the driver instead: a URL
- * that asks for TLS (`sslmode` other than `disable`; the driver's `require`
- * skips certificate checks, which Deno's TLS cannot), extra connection
- * parameters, several hosts, or another authentication method (md5, GSS,
- * SCRAM with channel binding only). Passwords are not SASLprep-normalised,
- * as in postgres.js.
+ * simple-protocol query whose rows come back as text; Terminate. For
+ * anything else the caller uses the driver instead: a URL that asks for TLS
+ * (`sslmode` other than `disable`: the driver's `require` encrypts without
+ * checking the certificate, which Deno's own TLS cannot do), carries other
+ * connection parameters or names several hosts (`probeTarget` gives null), or
+ * a server that asks for another authentication method (md5, GSS, SCRAM with
+ * channel binding only: `ProbeUnsupported`). Passwords are not
+ * SASLprep-normalised, as in postgres.js.
  */
 import { DeadlineExceeded } from "./db.ts";
 
