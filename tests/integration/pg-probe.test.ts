@@ -166,3 +166,51 @@ Deno.test("pg-probe: a server that never answers costs the deadline, then the so
     listener.close();
   }
 });
+
+/** An authentication message: 'R', length, code, data. */
+function auth(code: number, data: string): Uint8Array {
+  const body = new TextEncoder().encode(data);
+  const out = new Uint8Array(9 + body.length);
+  const view = new DataView(out.buffer);
+  out[0] = 82;
+  view.setInt32(1, 8 + body.length);
+  view.setInt32(5, code);
+  out.set(body, 9);
+  return out;
+}
+
+Deno.test("pg-probe: a server that cannot prove it knows the password is refused", async () => {
+  // Speaks SCRAM up to the end, then signs with a key it does not have.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    const conn = await listener.accept();
+    const buf = new Uint8Array(4096);
+    const read = async () => new TextDecoder().decode(buf.subarray(0, (await conn.read(buf))!));
+    try {
+      await read(); // startup
+      await conn.write(auth(10, "SCRAM-SHA-256\0\0"));
+      const nonce = /r=([^,\0]+)/.exec(await read())![1];
+      await conn.write(auth(11, `r=${nonce}standin,s=${btoa("0123456789abcdef")},i=4096`));
+      await read(); // client-final with its proof
+      await conn.write(auth(12, `v=${btoa("x".repeat(32))}`));
+      await read().catch(() => "");
+    } finally {
+      conn.close();
+    }
+  })();
+  try {
+    await assert.rejects(
+      probeQuery(
+        { ...target(), hostname: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port },
+        "select 1",
+        {
+          deadlineMs: 2_000,
+        },
+      ),
+      /SCRAM signature is wrong/,
+    );
+  } finally {
+    listener.close();
+    await served.catch(() => {});
+  }
+});

@@ -9,14 +9,14 @@
  * (bench/cold-start.bench.ts). Deno's own sockets and WebCrypto cost nothing
  * to load.
  *
- * What it speaks, and no more: the v3 startup message; trust, cleartext and
+ * What it speaks, and no more: the v3 startup message; trust and
  * SCRAM-SHA-256 authentication (the server's signature is checked too); one
  * simple-protocol query whose rows come back as text; Terminate. For
  * anything else the caller uses the driver instead: a URL that asks for TLS
  * (`sslmode` other than `disable`: the driver's `require` encrypts without
  * checking the certificate, which Deno's own TLS cannot do), carries other
  * connection parameters or names several hosts (`probeTarget` gives null), or
- * a server that asks for another authentication method (md5, GSS, SCRAM with
+ * a server that asks for another authentication method (md5, a cleartext password, GSS, SCRAM with
  * channel binding only: `ProbeUnsupported`). Passwords are not
  * SASLprep-normalised, as in postgres.js.
  */
@@ -192,18 +192,13 @@ async function authenticate(conn: Deno.Conn, backend: Backend, target: ProbeTarg
     const { type, body } = await backend.next();
     if (type !== "R") throw new Error(`expected authentication, got ${type}`);
     const code = new DataView(body.buffer).getInt32(0);
-    if (code === 0) return; // AuthenticationOk (trust, or after a password step)
-    if (code === 3) {
-      await send(conn, message("p", target.password, "\0"));
-    } else if (code === 10) {
-      const mechanisms = decoder.decode(body.subarray(4)).split("\0");
-      if (!mechanisms.includes("SCRAM-SHA-256")) {
-        throw new ProbeUnsupported(`SASL mechanisms ${mechanisms.filter(Boolean).join(" ")}`);
-      }
-      await scram(conn, backend, target.password);
-    } else {
-      throw new ProbeUnsupported(`authentication method ${code}`);
+    if (code === 0) return; // AuthenticationOk (trust, or after SCRAM)
+    if (code !== 10) throw new ProbeUnsupported(`authentication method ${code}`);
+    const mechanisms = decoder.decode(body.subarray(4)).split("\0");
+    if (!mechanisms.includes("SCRAM-SHA-256")) {
+      throw new ProbeUnsupported(`SASL mechanisms ${mechanisms.filter(Boolean).join(" ")}`);
     }
+    await scram(conn, backend, target.password);
   }
 }
 
