@@ -42,6 +42,14 @@ const RULES: Record<string, EnvRule> = {
   },
 };
 
+/** The variables without which the admin API does nothing. */
+type RequiredName =
+  | "ADMIN_API_KEY"
+  | "TWILIO_ACCOUNT_SID"
+  | "TWILIO_AUTH_TOKEN"
+  | "PUBLIC_BASE_URL"
+  | "DB_URL";
+
 export interface AdminConfig {
   ADMIN_API_KEY: string;
   TWILIO_ACCOUNT_SID: string;
@@ -78,13 +86,14 @@ export function parseAdminConfig(env: Record<string, string | undefined>): Admin
   if (timeoutMs < 50) errors.push("TWILIO_API_TIMEOUT_MS must be at least 50");
   if (timeoutMs > 19_000) errors.push("TWILIO_API_TIMEOUT_MS must stay under 20 s");
   if (errors.length > 0) return { ok: false, errors };
-  const config = values as Omit<AdminConfig, "TWILIO_API_TIMEOUT_MS"> & { [k: string]: unknown };
+  // Every required value is present now (checkEnv reported any missing).
+  const checked = values as typeof values & Pick<AdminConfig, RequiredName>;
   return {
     ok: true,
     config: {
-      ...config,
+      ...checked,
       TWILIO_API_TIMEOUT_MS: timeoutMs,
-      PUBLIC_BASE_URL: config.PUBLIC_BASE_URL.replace(/\/$/, ""),
+      PUBLIC_BASE_URL: checked.PUBLIC_BASE_URL.replace(/\/$/, ""),
     },
   };
 }
