@@ -10,6 +10,7 @@
 #   flock /work/wt/loadtest.lock deno task bench
 set -euo pipefail
 source "$(dirname "$0")/../scripts/lib/common.sh"
+source "$REPO_ROOT/scripts/lib/tools.sh"
 source "$REPO_ROOT/scripts/lib/postgres.sh"
 cd "$REPO_ROOT"
 
@@ -44,9 +45,10 @@ pg_cluster_start "$PG_DATA" "$DB_PORT" throwaway
 printf "shared_preload_libraries = 'pg_cron,pg_stat_statements'\npg_stat_statements.track = all\n" |
   as_pg_user tee -a "$PG_DATA/postgresql.conf" >/dev/null
 as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -o "-p $DB_PORT" -w -t 30 restart >/dev/null
-DB_URL="postgresql://postgres:postgres@127.0.0.1:$DB_PORT/postgres"
-wait_for_db "$DB_URL"
-db_bootstrap "$DB_URL"
+# The cluster's superuser is supabase_admin; `postgres` exists once bootstrapped.
+db_urls "$DB_PORT"
+wait_for_db "$ADMIN_URL"
+db_bootstrap "$ADMIN_URL" "$DB_URL"
 db_migrate "$DB_URL" >/dev/null
 db_seed "$DB_URL"
 
