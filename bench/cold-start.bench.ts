@@ -3,13 +3,17 @@
  * a bare `Deno.serve` answering constant TwiML, measured in the same run, as
  * ratios. Part of `deno task bench`; alone:
  *
- *   .tools/bin/deno task bench:cold-start [runs]
+ *   .tools/bin/deno task bench:cold-start [runs] [database-url]
  *
  * Each run spawns a fresh process (a fresh isolate, as the edge runtime does
  * on a cold start) and times until its first HTTP response. Twilio-facing
  * functions get an unsigned POST (answered 400 after every module is loaded,
- * before any database work); voice-health gets a GET against a database port
- * that refuses, so no database latency enters the figure. Goal: ratio ≤ 2.
+ * before any database work); telephony-provision gets an unauthenticated
+ * request (401, after it writes the refusal's audit row: against the
+ * refused port, a failed write). voice-health gets a GET against a database
+ * port that refuses; given a database URL, it is also timed against that
+ * live database ("voice-health (live database)": connect, authenticate, its
+ * one query, all before the first answer). Goal: ratio ≤ 2.
  */
 import { parseDotenv } from "../scripts/lib/dotenv.ts";
 import { freePort, functionRunArgs, runtimeEnv } from "../scripts/lib/function-workers.ts";
@@ -56,14 +60,25 @@ async function coldStart(
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Median cold start of the bare server and of every function, over `runs` interleaved runs. */
-export async function measureColdStarts(runs: number): Promise<ColdStart[]> {
+/**
+ * Median cold start of the bare server and of every function, over `runs`
+ * interleaved runs; with `databaseUrl`, voice-health also against that live database.
+ */
+export async function measureColdStarts(
+  runs: number,
+  opts: { databaseUrl?: string } = {},
+): Promise<ColdStart[]> {
   const env = {
     ...parseDotenv(Deno.readTextFileSync(`${ROOT}/supabase/functions/.env.example`)),
     SUPABASE_DB_URL: `postgresql://postgres:postgres@127.0.0.1:${freePort()}/postgres`,
     ...runtimeEnv(),
   };
-  const targets: { name: string; entry: string; request: RequestInit }[] = [
+  const targets: {
+    name: string;
+    entry: string;
+    request: RequestInit;
+    env?: Record<string, string>;
+  }[] = [
     {
       name: "bare Deno.serve (baseline)",
       entry: `${ROOT}/bench/fixtures/bare-twiml.ts`,
@@ -92,12 +107,23 @@ export async function measureColdStarts(runs: number): Promise<ColdStart[]> {
         body: "CallSid=CA00000000000000000000000000000000",
       },
     });
+    if (isHealth && opts.databaseUrl) {
+      targets.push({
+        name: "voice-health (live database)",
+        entry: `${ROOT}/supabase/functions/voice-health/index.ts`,
+        request: {},
+        env: { SUPABASE_DB_URL: opts.databaseUrl },
+      });
+    }
   }
   // Interleave runs so drift in machine load hits every target alike.
   const samples = new Map(targets.map((t) => [t.name, [] as number[]]));
-  for (const t of targets) await coldStart(t.entry, t.request, env); // warm Deno's module cache
+  const envOf = (t: (typeof targets)[number]) => ({ ...env, ...t.env });
+  for (const t of targets) await coldStart(t.entry, t.request, envOf(t)); // warm Deno's module cache
   for (let i = 0; i < runs; i++) {
-    for (const t of targets) samples.get(t.name)!.push(await coldStart(t.entry, t.request, env));
+    for (const t of targets) {
+      samples.get(t.name)!.push(await coldStart(t.entry, t.request, envOf(t)));
+    }
   }
   const baseline = median(samples.get(targets[0].name)!);
   return targets.map((t) => {
@@ -108,11 +134,12 @@ export async function measureColdStarts(runs: number): Promise<ColdStart[]> {
 
 if (import.meta.main) {
   const runs = Number(Deno.args[0] ?? 15);
+  const databaseUrl = Deno.args[1];
   console.log(`cold start, median of ${runs} runs (process start → first response)`);
-  console.log("function".padEnd(28), "median ms".padStart(10), "ratio".padStart(7));
-  for (const r of await measureColdStarts(runs)) {
+  console.log("function".padEnd(30), "median ms".padStart(10), "ratio".padStart(7));
+  for (const r of await measureColdStarts(runs, { databaseUrl })) {
     console.log(
-      r.name.padEnd(28),
+      r.name.padEnd(30),
       r.medianMs.toFixed(1).padStart(10),
       r.ratio.toFixed(2).padStart(7),
     );

@@ -48,6 +48,7 @@ pg_cluster_start "$PG_DATA" "$DB_PORT" throwaway
 printf "shared_preload_libraries = 'pg_cron,pg_stat_statements'\n" |
   as_pg_user tee -a "$PG_DATA/postgresql.conf" >/dev/null
 as_pg_user "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -o "-p $DB_PORT" -w -t 30 restart >/dev/null
+# The cluster's superuser is supabase_admin; `postgres` exists once bootstrapped.
 db_urls "$DB_PORT"
 wait_for_db "$ADMIN_URL"
 db_bootstrap "$ADMIN_URL" "$DB_URL"

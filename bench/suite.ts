@@ -439,7 +439,7 @@ async function main() {
   }
 
   log(`cold start, ${COLD_RUNS} interleaved runs`);
-  results.coldStart = await measureColdStarts(COLD_RUNS);
+  results.coldStart = await measureColdStarts(COLD_RUNS, { databaseUrl: DB_URL });
   results.coldRuns = COLD_RUNS;
   log("rate limiter vs naive, 3 rounds");
   results.rateLimit = await compareRateLimiters({

@@ -120,3 +120,43 @@ Deno.test("voice-health: invalid configuration → 503, the variable named, no v
     await fn.stop();
   }
 });
+
+Deno.test({
+  name:
+    "voice-health: its check runs on a connection of its own, closed after (the driver is not loaded)",
+  // Through PgBouncer the role cannot log in (its auth file), and the pooler
+  // keeps server connections open whoever closed theirs.
+  ignore: Deno.env.get("HOTLINE_TEST_POOLER") !== undefined,
+  fn: async () => {
+    // The driver's pool keeps a connection open for 30 s after use; the probe
+    // (platform/pg-probe.ts) closes its own. A role of the test's own tells
+    // this process's connections from every other.
+    const sql = testSql({ max: 1 });
+    const role = "voice_health_cold_probe";
+    await sql.unsafe(`drop role if exists ${role}`);
+    await sql.unsafe(`create role ${role} login password 'probe-secret'`);
+    const url = new URL(testDbUrl());
+    url.username = role;
+    url.password = "probe-secret";
+    const fn = await startFunction("voice-health", {
+      ...exampleEnv(),
+      SUPABASE_DB_URL: url.toString(),
+    });
+    try {
+      const { res, body } = await probe(fn.url);
+      assert.equal(res.status, 200, JSON.stringify(body));
+      assert.equal(body.status, "healthy");
+      let open = -1;
+      for (let i = 0; i < 50 && open !== 0; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 20));
+        [{ open }] =
+          await sql`select count(*)::int as open from pg_stat_activity where usename = ${role}`;
+      }
+      assert.equal(open, 0, "a connection of voice-health's stayed open: the driver's pool");
+    } finally {
+      await fn.stop();
+      await sql.unsafe(`drop role if exists ${role}`);
+      await sql.end({ timeout: 1 });
+    }
+  },
+});

@@ -41,6 +41,15 @@ Deno.test("admin config: the committed defaults are valid; the key needs 32 char
   });
   assert.ok(!slow.ok);
   assert.match(slow.errors.join(), /under 20 s/);
+  const garbled = parseAdminConfig({
+    ...env,
+    TWILIO_API_TIMEOUT_MS: "8 s",
+    SUPABASE_DB_URL: "postgres://h/d",
+  });
+  assert.ok(!garbled.ok);
+  assert.deepEqual(garbled.errors, [
+    "TWILIO_API_TIMEOUT_MS must be a whole number of milliseconds",
+  ]);
   const hotline = parseAdminConfig({
     ...env,
     SUPABASE_DB_URL: "postgres://a/a",

@@ -1,6 +1,5 @@
 /** GET → JSON health of the hotline: 200 healthy/degraded, 503 unhealthy. */
 import { loadConfig } from "../_shared/platform/config.ts";
-import { openDatabase } from "../_shared/platform/db.ts";
 import {
   checkConfig,
   checkDatabase,
@@ -27,7 +26,7 @@ Deno.serve(async (req) => {
   const checks: Record<string, CheckResult> = {
     configuration: checkConfig(config),
     ...(config.ok
-      ? await checkDatabase(await openDatabase(config.config.SUPABASE_DB_URL))
+      ? await checkDatabase(config.config.SUPABASE_DB_URL)
       : { database: notChecked, call_path: notChecked }),
   };
   const status = overallStatus(checks);

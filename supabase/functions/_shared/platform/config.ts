@@ -3,46 +3,60 @@
  * Each missing or malformed variable gets its own message naming it; values
  * are never echoed, since most of them are secrets or phone numbers.
  */
-import * as z from "zod/mini";
+import { checkEnv, type EnvRule, envValue } from "./env-check.ts";
 
 const E164 = /^\+[1-9]\d{1,14}$/;
 
-const e164 = (name: string) =>
-  z.string(`${name} is missing`).check(
-    z.regex(E164, `${name} must be an E.164 number like +15877428885`),
-  );
+const e164 = (name: string): EnvRule => ({
+  missing: `${name} is missing`,
+  pattern: E164,
+  invalid: `${name} must be an E.164 number like +15877428885`,
+});
 
-const authToken = (name: string) =>
-  z.string(`${name} is missing`).check(
-    z.regex(/^[0-9a-f]{32}$/, `${name} must be 32 hex digits`),
-  );
+const AUTH_TOKEN = /^[0-9a-f]{32}$/;
 
-const schema = z.object({
-  TWILIO_ACCOUNT_SID: z.string("TWILIO_ACCOUNT_SID is missing").check(
-    z.regex(/^AC[0-9a-f]{32}$/, "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits"),
-  ),
-  TWILIO_AUTH_TOKEN: authToken("TWILIO_AUTH_TOKEN"),
+const RULES: Record<keyof Config, EnvRule> = {
+  TWILIO_ACCOUNT_SID: {
+    missing: "TWILIO_ACCOUNT_SID is missing",
+    pattern: /^AC[0-9a-f]{32}$/,
+    invalid: "TWILIO_ACCOUNT_SID must be AC followed by 32 hex digits",
+  },
+  TWILIO_AUTH_TOKEN: {
+    missing: "TWILIO_AUTH_TOKEN is missing",
+    pattern: AUTH_TOKEN,
+    invalid: "TWILIO_AUTH_TOKEN must be 32 hex digits",
+  },
   // Set only while a rotation is under way: webhooks Twilio signed with the
   // old token (in flight, or before the new one took effect) still verify.
-  TWILIO_AUTH_TOKEN_PREVIOUS: z.optional(authToken("TWILIO_AUTH_TOKEN_PREVIOUS")),
-  PUBLIC_BASE_URL: z.string("PUBLIC_BASE_URL is missing").check(
-    z.regex(
-      /^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?\/functions\/v1\/?$/,
-      "PUBLIC_BASE_URL must be an http(s) URL ending in /functions/v1",
-    ),
-  ),
+  TWILIO_AUTH_TOKEN_PREVIOUS: {
+    pattern: AUTH_TOKEN,
+    invalid: "TWILIO_AUTH_TOKEN_PREVIOUS must be 32 hex digits",
+  },
+  PUBLIC_BASE_URL: {
+    missing: "PUBLIC_BASE_URL is missing",
+    pattern: /^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?\/functions\/v1\/?$/,
+    invalid: "PUBLIC_BASE_URL must be an http(s) URL ending in /functions/v1",
+  },
   HOTLINE_E164: e164("HOTLINE_E164"),
   SALES_TARGET_E164: e164("SALES_TARGET_E164"),
   SUPPORT_TARGET_E164: e164("SUPPORT_TARGET_E164"),
-  SUPABASE_DB_URL: z.string("SUPABASE_DB_URL is missing").check(
-    z.regex(
-      /^postgres(ql)?:\/\/\S+$/,
-      "SUPABASE_DB_URL must be a postgres:// or postgresql:// URL",
-    ),
-  ),
-});
+  SUPABASE_DB_URL: {
+    missing: "SUPABASE_DB_URL is missing",
+    pattern: /^postgres(ql)?:\/\/\S+$/,
+    invalid: "SUPABASE_DB_URL must be a postgres:// or postgresql:// URL",
+  },
+};
 
-export type Config = z.infer<typeof schema>;
+export interface Config {
+  TWILIO_ACCOUNT_SID: string;
+  TWILIO_AUTH_TOKEN: string;
+  TWILIO_AUTH_TOKEN_PREVIOUS?: string;
+  PUBLIC_BASE_URL: string;
+  HOTLINE_E164: string;
+  SALES_TARGET_E164: string;
+  SUPPORT_TARGET_E164: string;
+  SUPABASE_DB_URL: string;
+}
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: string[] };
 
@@ -54,20 +68,19 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; errors: s
  * the `SUPABASE_DB_URL` Supabase injects.
  */
 export function parseConfig(env: Record<string, string | undefined>): ConfigResult {
-  // An empty variable is as good as missing (a blank line in .env).
   const present = Object.fromEntries(
-    Object.keys(schema.shape).map((k) => [k, env[k]?.trim() || undefined]),
-  );
-  const override = env.HOTLINE_DB_URL?.trim();
+    Object.keys(RULES).map((k) => [k, envValue(env, k)]),
+  ) as Record<keyof Config, string | undefined>;
+  const override = envValue(env, "HOTLINE_DB_URL");
   if (override) present.SUPABASE_DB_URL = override;
-  const result = schema.safeParse(present);
-  if (result.success) {
+  const errors = checkEnv(present, RULES);
+  if (errors.length === 0) {
+    const config = present as Config;
     return {
       ok: true,
-      config: { ...result.data, PUBLIC_BASE_URL: result.data.PUBLIC_BASE_URL.replace(/\/$/, "") },
+      config: { ...config, PUBLIC_BASE_URL: config.PUBLIC_BASE_URL.replace(/\/$/, "") },
     };
   }
-  const errors = result.error.issues.map((i) => i.message);
   return {
     ok: false,
     errors: override

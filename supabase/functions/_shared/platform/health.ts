@@ -3,7 +3,8 @@
  * Operators and uptime probes read it; it never echoes a configured value.
  */
 import type { ConfigResult } from "./config.ts";
-import { DeadlineExceeded, type Sql, withDeadline } from "./db.ts";
+import { DeadlineExceeded, openDatabase, withDeadline } from "./db.ts";
+import { probeQuery, probeTarget, ProbeUnsupported } from "./pg-probe.ts";
 
 export type CheckState = "pass" | "warn" | "fail";
 export type HealthStatus = "healthy" | "degraded" | "unhealthy";
@@ -58,6 +59,23 @@ const WRITE_BLOCKING_LOCKS = [
   "AccessExclusiveLock",
 ];
 
+const literals = (xs: readonly string[]) =>
+  xs.map((x) => `'${x.replaceAll("'", "''")}'`).join(", ");
+
+/**
+ * How many locks that block call writes are held on the call tables.
+ * `pg_locks` and `to_regclass` take no lock on those tables, so the probe
+ * itself never waits behind the lock it looks for. Our own constants, inlined:
+ * the probe speaks the simple query protocol only.
+ */
+const BLOCKING_LOCKS_QUERY = `select count(*)::int as blocking
+  from pg_catalog.pg_locks l
+ where l.granted
+   and l.mode in (${literals(WRITE_BLOCKING_LOCKS)})
+   and l.relation in (
+     select pg_catalog.to_regclass(t) from unnest(array[${literals(CALL_TABLES)}]) t
+   )`;
+
 export interface DatabaseChecks {
   /** Reachable, and how fast it answers. */
   database: CheckResult;
@@ -66,36 +84,64 @@ export interface DatabaseChecks {
 }
 
 /**
- * One round trip that answers both: the database's latency, and how many
- * locks that block call writes are held on the call tables. `pg_locks` and
- * `to_regclass` take no lock on those tables, so the probe itself never waits
- * behind the lock it looks for.
- *
- * The public answer names what failed in fixed words; the driver's message
- * (host, port, role) goes to the log only.
+ * The count of write-blocking locks, asked on a connection of the probe's own
+ * (pg-probe.ts), so the first answer of a cold isolate does not wait for the
+ * driver's import. Where the probe does not speak what the URL or server
+ * needs (TLS, md5 and other methods), the driver asks instead.
+ */
+async function countBlockingLocks(databaseUrl: string, deadlineMs: number): Promise<number> {
+  const started = performance.now();
+  const target = probeTarget(databaseUrl);
+  if (target) {
+    try {
+      const rows = await probeQuery(target, BLOCKING_LOCKS_QUERY, { deadlineMs });
+      return Number(rows[0]?.[0] ?? 0);
+    } catch (e) {
+      if (!(e instanceof ProbeUnsupported)) throw e;
+      console.log(JSON.stringify({
+        level: "info",
+        msg: "health: the database check uses the driver",
+        reason: e.message,
+      }));
+    }
+  }
+  const remainingMs = Math.max(1, deadlineMs - (performance.now() - started));
+  const sql = await openDatabase(databaseUrl);
+  const [row] = await withDeadline(sql.unsafe(BLOCKING_LOCKS_QUERY), remainingMs);
+  return Number(row?.blocking ?? 0);
+}
+
+// Concurrent requests share the check already in flight (begun at most one
+// deadline earlier), so a flood of probes opens one connection at a time.
+const inFlight = new Map<string, Promise<number>>();
+
+function sharedCount(databaseUrl: string, deadlineMs: number): Promise<number> {
+  let count = inFlight.get(databaseUrl);
+  if (!count) {
+    count = countBlockingLocks(databaseUrl, deadlineMs)
+      .finally(() => inFlight.delete(databaseUrl));
+    inFlight.set(databaseUrl, count);
+  }
+  return count;
+}
+
+/**
+ * One round trip that answers both: the database's latency, and whether the
+ * call tables accept writes now. The public answer names what failed in fixed
+ * words; the driver's message (host, port, role) goes to the log only.
  */
 export async function checkDatabase(
-  sql: Sql,
+  databaseUrl: string,
   deadlineMs = DATABASE_DEADLINE_MS,
 ): Promise<DatabaseChecks> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   try {
-    const [row] = await withDeadline(
-      sql`select count(*)::int as blocking
-            from pg_catalog.pg_locks l
-           where l.granted
-             and l.mode = any (${WRITE_BLOCKING_LOCKS}::text[])
-             and l.relation = any (
-               select pg_catalog.to_regclass(t) from unnest(${CALL_TABLES as unknown as string[]}::text[]) t
-             )`,
-      deadlineMs,
-    );
+    const blocking = await sharedCount(databaseUrl, deadlineMs);
     const latency = elapsed();
     const database: CheckResult = latency >= SLOW_DATABASE_MS
       ? { state: "warn", latency_ms: latency, detail: "slow round trip" }
       : { state: "pass", latency_ms: latency };
-    const blocking = Number(row?.blocking ?? 0);
     const call_path: CheckResult = blocking > 0
       ? { state: "warn", detail: "call tables locked against writes: calls wait and are rescued" }
       : { state: "pass" };
