@@ -6,9 +6,13 @@ import assert from "node:assert/strict";
 import {
   DeadlineExceeded,
   openDatabase,
+  type Statement,
   timedQuery,
 } from "../../supabase/functions/_shared/platform/db.ts";
-import { inlineSql } from "../../supabase/functions/_shared/platform/sql-literal.ts";
+import {
+  type InlineSql,
+  inlineSql,
+} from "../../supabase/functions/_shared/platform/sql-literal.ts";
 import { testDbUrl, testSql } from "../support/stack.ts";
 
 Deno.test("db: the functions' client connects and runs a timed statement", async () => {
@@ -45,31 +49,37 @@ Deno.test("db: a statement past the statement timeout is cancelled by the server
   }
 });
 
-Deno.test("db: the client deadline cancels the statement on the server", async () => {
-  const sql = testSql();
-  // A column alias the test can find in pg_stat_activity (parameters are not shown there).
-  const marker = `deadline_${crypto.randomUUID().replaceAll("-", "")}`;
-  try {
-    await assert.rejects(
-      timedQuery(sql, (tx) => tx.unsafe(`select pg_sleep(10) as ${marker}`), {
-        deadlineMs: 300,
-        statementTimeoutMs: 20_000,
-      }),
-      DeadlineExceeded,
-    );
-    // The cancel request went through (the pooler forwards it): the sleep is gone.
-    let running = 1;
-    for (let i = 0; i < 40 && running > 0; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      [{ running }] = await sql`select count(*)::int as running from pg_stat_activity
-        where query like ${"%" + marker + "%"} and state = 'active' and pid <> pg_backend_pid()
-          and query not like '%pg_stat_activity%'`;
+// The same deadline for both forms of a statement: pipelined in a transaction,
+// and inlined into one simple-protocol message (a call step's).
+const SLEEP_FORMS: Array<[string, (marker: string) => Statement<unknown> | InlineSql]> = [
+  ["a pipelined", (marker) => (tx) => tx.unsafe(`select pg_sleep(10) as ${marker}`)],
+  ["an inlined", (marker) => inlineSql`select pg_sleep(${10}), ${marker} as m`],
+];
+
+for (const [form, sleep] of SLEEP_FORMS) {
+  Deno.test(`db: the client deadline cancels ${form} statement on the server`, async () => {
+    const sql = testSql();
+    // A value the test can find in pg_stat_activity's query text.
+    const marker = `deadline_${crypto.randomUUID().replaceAll("-", "")}`;
+    try {
+      await assert.rejects(
+        timedQuery(sql, sleep(marker), { deadlineMs: 300, statementTimeoutMs: 20_000 }),
+        DeadlineExceeded,
+      );
+      // The cancel request went through (the pooler forwards it): the sleep is gone.
+      let running = 1;
+      for (let i = 0; i < 40 && running > 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        [{ running }] = await sql`select count(*)::int as running from pg_stat_activity
+          where query like ${"%" + marker + "%"} and state = 'active' and pid <> pg_backend_pid()
+            and query not like '%pg_stat_activity%'`;
+      }
+      assert.equal(running, 0);
+    } finally {
+      await sql.end();
     }
-    assert.equal(running, 0);
-  } finally {
-    await sql.end();
-  }
-});
+  });
+}
 
 Deno.test("db: an inlined step statement runs under the statement timeout, in one transaction", async () => {
   const sql = testSql();
@@ -90,30 +100,6 @@ Deno.test("db: an inlined step statement runs under the statement timeout, in on
       { deadlineMs: 3_000, statementTimeoutMs: 1_500 },
     );
     assert.deepEqual({ ...row }, { r: 42, timeout: "1500ms" });
-  } finally {
-    await sql.end();
-  }
-});
-
-Deno.test("db: the client deadline cancels an inlined statement on the server", async () => {
-  const sql = testSql();
-  const marker = `inline_deadline_${crypto.randomUUID().replaceAll("-", "")}`;
-  try {
-    await assert.rejects(
-      timedQuery(sql, inlineSql`select pg_sleep(${10}), ${marker} as m`, {
-        deadlineMs: 300,
-        statementTimeoutMs: 20_000,
-      }),
-      DeadlineExceeded,
-    );
-    let running = 1;
-    for (let i = 0; i < 50 && running > 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      [{ running }] = await sql`select count(*)::int as running from pg_stat_activity
-                                where query like ${"%" + marker + "%"} and pid <> pg_backend_pid()
-                                  and state = 'active'`;
-    }
-    assert.equal(running, 0, "the cancelled sleep no longer runs");
   } finally {
     await sql.end();
   }
