@@ -64,6 +64,8 @@ export interface SuiteResults {
     step: string;
     answered2xx: number;
     roundTrips: number;
+    /** SET LOCAL statement_timeout per webhook, sent in the same message as the statement. */
+    timeoutSettings?: number;
     nestedStatements: number;
     tables: {
       table: string;
@@ -271,7 +273,8 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
     [
       "step",
       "answered 2xx",
-      "round trips (top-level statements)",
+      "round trips (statements sent)",
+      "SET LOCAL in the same message",
       "statements inside the SQL function",
       "rows inserted",
       "rows updated (HOT)",
@@ -285,6 +288,7 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
         p.step,
         pct(p.answered2xx),
         f2(p.roundTrips),
+        p.timeoutSettings === undefined ? "not counted" : f2(p.timeoutSettings),
         f2(p.nestedStatements),
         f2(sum("inserted")),
         `${f2(sum("updated"))} (${f2(sum("hotUpdated"))})`,
@@ -494,7 +498,9 @@ Each step's SQL function, driven by pgbench with ${r.clients} clients for ${
 idempotency key per transaction, against the single-row insert (\`bench_insert_ceiling\`, no index).
 Statements and rows per webhook, counted by Postgres over 200 signed webhooks sent to each function
 process (\`pg_stat_statements\` with \`track = all\`: the client's statements are its round trips, the
-function's own statements are nested; rows from \`pg_stat_user_tables\`):
+function's own statements are nested; a step's \`set local statement_timeout\` travels in the same
+simple-protocol Query message as its statement, so it is counted apart; rows from
+\`pg_stat_user_tables\`):
 
 ${perWebhook}
 
