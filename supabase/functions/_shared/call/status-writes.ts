@@ -9,11 +9,11 @@
  * database refuses), its callbacks are written again one by one, so only
  * that one fails (and is answered 503, as it would have been alone).
  */
-import { guardedQuery, isDatabaseUnavailable, type Sql } from "../platform/db.ts";
+import { isDatabaseUnavailable, type Sql } from "../platform/db.ts";
 import { type InlineSql, inlineSql } from "../platform/sql-literal.ts";
 import { WriteCoalescer, type WriteOutcome } from "../platform/write-coalescer.ts";
 import type { StatusCallback } from "./lifecycle.ts";
-import { STEP_DEADLINE_MS } from "./step.ts";
+import { runStepQuery } from "./step.ts";
 
 /** A status callback with the call's parties, as voice_status_apply takes it. */
 export interface StatusWrite {
@@ -55,14 +55,8 @@ export function statusBatchStatement(writes: StatusWrite[]): InlineSql {
   }::jsonb) as r`;
 }
 
-async function applyBatch(sql: Sql, writes: StatusWrite[]): Promise<StatusApplied[]> {
-  const rows = await guardedQuery<{ r: StatusApplied[] }[]>(
-    sql,
-    statusBatchStatement(writes),
-    // Nobody waits on a callback: it tries even with the circuit open.
-    { deadlineMs: STEP_DEADLINE_MS, evenIfOpen: true },
-  );
-  return rows[0].r;
+function applyBatch(sql: Sql, writes: StatusWrite[]): Promise<StatusApplied[]> {
+  return runStepQuery<StatusApplied[]>(sql, statusBatchStatement(writes), { callback: true });
 }
 
 async function writeBatch(sql: Sql, writes: StatusWrite[]): Promise<WriteOutcome<StatusApplied>[]> {

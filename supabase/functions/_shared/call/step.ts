@@ -1,7 +1,7 @@
 /**
  * Running a call step's one SQL function, and the call facts every step reads.
  */
-import { guardedQuery } from "../platform/db.ts";
+import { guardedQuery, type Sql } from "../platform/db.ts";
 import type { InlineSql } from "../platform/sql-literal.ts";
 import type { WebhookContext } from "../twilio/webhook.ts";
 import { param } from "../twilio/form.ts";
@@ -21,16 +21,25 @@ export const STEP_DEADLINE_MS = 2_500;
  * (nobody waits on it) tries anyway: it has time, and failing it at once
  * would only spend Twilio's retries within the cool-down.
  */
-export async function runStep<T>(
-  ctx: WebhookContext,
+export async function runStepQuery<T>(
+  sql: Sql,
   query: InlineSql,
   opts: { callback?: boolean } = {},
 ): Promise<T> {
-  const rows = await guardedQuery<readonly Record<string, unknown>[]>(ctx.sql(), query, {
+  const rows = await guardedQuery<readonly Record<string, unknown>[]>(sql, query, {
     deadlineMs: STEP_DEADLINE_MS,
     evenIfOpen: opts.callback,
   });
   return rows[0]?.r as T;
+}
+
+/** runStepQuery on the webhook's database. */
+export function runStep<T>(
+  ctx: WebhookContext,
+  query: InlineSql,
+  opts: { callback?: boolean } = {},
+): Promise<T> {
+  return runStepQuery<T>(ctx.sql(), query, opts);
 }
 
 /** The call's CallSid; a webhook without one cannot be a call step. */
