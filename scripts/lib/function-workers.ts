@@ -51,6 +51,17 @@ export function runtimeEnv(): Record<string, string> {
 const WORKER_MAIN = new URL("./function-worker-main.ts", import.meta.url).pathname;
 const MEMORY_PROBE = new URL("./memory-probe.ts", import.meta.url).pathname;
 
+/**
+ * V8's young generation held at 2 MiB per semi-space. Left to itself, V8
+ * grows it under steady load from 1 to 16 MiB per semi-space and keeps it:
+ * a function process's resident size rose ~85 → ~150 MiB over four minutes at
+ * 150 requests/s with the heap left after a full GC flat at ~11 MiB (growth,
+ * not a leak). Held here, it stayed at 81 → 84 MiB, with no throughput lost
+ * at saturation (docs/benchmarks.md, "Memory"). An edge worker lives under a
+ * memory cap, so a footprint that does not drift is the one to test against.
+ */
+export const FUNCTION_V8_FLAGS = ["--max-semi-space-size=2"];
+
 /** `deno run` arguments for one function: the permissions the edge runtime grants, no more. */
 export function functionRunArgs(
   configPath: string,
@@ -59,7 +70,7 @@ export function functionRunArgs(
 ): string[] {
   return [
     "run",
-    ...(v8Flags.length ? [`--v8-flags=${v8Flags.join(",")}`] : []),
+    `--v8-flags=${[...FUNCTION_V8_FLAGS, ...v8Flags].join(",")}`,
     "--allow-net",
     "--allow-env",
     "--allow-read",
