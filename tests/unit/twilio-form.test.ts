@@ -81,3 +81,22 @@ Deno.test("form: a chunked body is refused at the cap, without reading the rest"
   );
   assert.ok(pulled <= 6, `read ${pulled} chunks of an endless body`);
 });
+
+Deno.test("form: a body that declares its length is read whole, and still held to the cap", async () => {
+  const declared = (body: string, length: number) =>
+    new Request("http://h/voice-frontdoor", {
+      method: "POST",
+      body,
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "content-length": String(length),
+      },
+    });
+  const { params } = await readTwilioForm(declared("Digits=1&From=%2B1", 18));
+  assert.equal(params.get("From"), "+1");
+  // A Request built in-process can declare less than it carries: refused all the same.
+  await assert.rejects(
+    readTwilioForm(declared("a=" + "x".repeat(100), 10), { maxBytes: 50 }),
+    (e) => e instanceof TwilioFormError && e.status === 413,
+  );
+});
