@@ -20,7 +20,14 @@ import { TwilioDriver } from "../tests/flow/twilio-driver.ts";
 import { measureColdStarts } from "./cold-start.bench.ts";
 import { compareRateLimiters } from "./rate-limit.bench.ts";
 import { loadLevel, type LoadResult } from "./lib/load.ts";
-import { INSERT_CEILING_SCRIPT, pgbench, type PgbenchResult, STEP_SCRIPTS } from "./lib/pgbench.ts";
+import {
+  CALL_ROW_SCRIPTS,
+  INSERT_CEILING_SCRIPT,
+  pgbench,
+  type PgbenchResult,
+  statusBatchScript,
+  STEP_SCRIPTS,
+} from "./lib/pgbench.ts";
 import { cpuMs, residentMiB, run, type ServerProcess, startServer } from "./lib/processes.ts";
 import { HOT_PATH, type HotPathStep, writeSignedWebhooks } from "./lib/webhooks.ts";
 import { type CallPath, publishReport, type SuiteResults } from "./lib/report.ts";
@@ -88,6 +95,15 @@ async function setUpTables() {
   await admin`create extension if not exists pg_stat_statements`;
   await sql`create table if not exists bench_insert_ceiling (call_sid text, from_number text)`;
   await sql`create table if not exists bench_naive_webhooks (call_sid text, from_number text)`;
+  // call_logs' columns with their defaults, as plain types, and no index but the key.
+  await sql`create table if not exists bench_call_row_bare (
+    call_sid text primary key, account_sid text, number_id uuid, from_number text not null,
+    to_number text not null, direction text not null default 'inbound',
+    status text not null default 'ringing', menu_choice text, menu_attempts smallint not null default 0,
+    dial_target text, dial_call_status text, dial_duration_seconds integer, duration_seconds integer,
+    started_at timestamptz not null default now(), answered_at timestamptz, ended_at timestamptz,
+    updated_at timestamptz not null default now(), screening_accepted_at timestamptz,
+    frontdoor_answer jsonb)`;
 }
 
 async function machine(): Promise<SuiteResults["machine"]> {
@@ -118,6 +134,17 @@ async function sqlCosts() {
     clients: CLIENTS,
     seconds,
   });
+  const callRow: Record<string, PgbenchResult> = {};
+  for (const [label, script] of Object.entries(CALL_ROW_SCRIPTS)) {
+    log(`pgbench: ${label}`);
+    callRow[label] = await pgbench({
+      pgBin: PG_BIN,
+      dbUrl: DB_URL,
+      script,
+      clients: CLIENTS,
+      seconds,
+    });
+  }
   const steps: Record<string, PgbenchResult> = {};
   for (const [label, script] of Object.entries(STEP_SCRIPTS)) {
     log(`pgbench: ${label}`);
@@ -129,7 +156,26 @@ async function sqlCosts() {
       seconds,
     });
   }
-  return { ceiling, steps };
+  return { ceiling, steps, callRow };
+}
+
+/**
+ * voice-status's SQL as it runs under load: batches of the size its coalescer
+ * sent at saturation (the mean, rounded down), driven by pgbench at CLIENTS
+ * clients. Per callback, so it compares with the single-row insert ceiling.
+ */
+async function statusBatchCost(meanBatch: number | undefined) {
+  if (meanBatch === undefined) return undefined;
+  const size = Math.max(1, Math.floor(meanBatch));
+  log(`pgbench: voice-status SQL in batches of ${size}`);
+  const r = await pgbench({
+    pgBin: PG_BIN,
+    dbUrl: DB_URL,
+    script: statusBatchScript(size),
+    clients: CLIENTS,
+    seconds: Math.max(5, SECONDS),
+  });
+  return { size, meanBatch, callbacksPerSecond: r.tps * size, latencyMs: r.latencyMs };
 }
 
 const TABLE_WRITES = `
@@ -236,20 +282,36 @@ interface Target {
   url: string;
   step: HotPathStep;
   pid?: number;
+  /**
+   * The step's batch statement (a pattern for pg_stat_statements): its calls
+   * at saturation give the mean batch the step's coalescer sent.
+   */
+  batchStatement?: string;
 }
 
 /** Saturation at CLIENTS connections, then LEVELS of it offered; fresh webhooks every level. */
-async function rampUp(t: Target): Promise<{ levels: LoadResult[]; cpuMsPerRequest?: number }> {
+async function rampUp(
+  t: Target,
+): Promise<{ levels: LoadResult[]; cpuMsPerRequest?: number; meanBatch?: number }> {
   const pool = (rate: number) => Math.ceil(rate * SECONDS * 1.3) + 1000;
+  const requestsFile = await freshWebhooks(t.step, pool(4000));
+  if (t.batchStatement) await admin`select pg_stat_statements_reset()`;
   const cpuBefore = t.pid ? cpuMs(t.pid) : 0;
   const saturation = await loadLevel({
     url: t.url,
-    requestsFile: await freshWebhooks(t.step, pool(4000)),
+    requestsFile,
     runTag: `sat-${runCounter}`,
     connections: CLIENTS,
     seconds: SECONDS,
   });
   const cpuMsPerRequest = t.pid ? (cpuMs(t.pid) - cpuBefore) / saturation.requests : undefined;
+  let meanBatch: number | undefined;
+  if (t.batchStatement) {
+    const [{ calls }] = await admin`
+      select coalesce(sum(calls), 0)::int as calls from pg_stat_statements
+       where toplevel and query ilike ${t.batchStatement}`;
+    meanBatch = calls > 0 ? saturation.requests / calls : undefined;
+  }
   const levels: LoadResult[] = [];
   for (const fraction of LEVELS) {
     const rate = saturation.throughput * fraction;
@@ -270,7 +332,7 @@ async function rampUp(t: Target): Promise<{ levels: LoadResult[]; cpuMsPerReques
       saturation.p50.toFixed(2)
     } ms p99 ${saturation.p99.toFixed(2)} ms errors ${saturation.errors}`,
   );
-  return { levels, cpuMsPerRequest };
+  return { levels, cpuMsPerRequest, meanBatch };
 }
 
 /** Webhooks per call on each path of the real call flow, through the gateway. */
@@ -421,6 +483,7 @@ async function main() {
           url: `http://127.0.0.1:${fn.port}`,
           step: s,
           pid: fn.pid,
+          batchStatement: s.slug === "voice-status" ? "%voice_status_apply_batch%" : undefined,
         })),
       });
     }
@@ -436,6 +499,9 @@ async function main() {
       });
     }
     results.e2e = e2e;
+    results.sql.statusBatch = await statusBatchCost(
+      e2e.find((e) => e.via === "direct" && e.label === "voice-status")?.meanBatch,
+    );
   } finally {
     for (const p of [bare, naive, ...direct.values()]) await p.stop();
     try {

@@ -50,6 +50,22 @@ const ACCOUNT = "'AC00000000000000000000000000000001'";
 export const INSERT_CEILING_SCRIPT = PRELUDE +
   `insert into bench_insert_ceiling (call_sid, from_number) values (${CALL_SID}, ${FROM});\n`;
 
+/**
+ * What one call row costs, the smallest write any step makes: inserted into
+ * call_logs as it stands (its indexes, CHECK constraints, domains), and the
+ * same columns into `bench_call_row_bare` (primary key only, plain types, no
+ * checks). Between them and the ceiling: the share of a step's SQL that the
+ * call table's integrity takes before any step logic runs.
+ */
+export const CALL_ROW_SCRIPTS: Record<string, string> = {
+  "one call_logs row, as the table stands": PRELUDE +
+    `insert into public.call_logs (call_sid, account_sid, from_number, to_number)
+     values (${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE});\n`,
+  "the same row, primary key only, no checks or domains": PRELUDE +
+    `insert into bench_call_row_bare (call_sid, account_sid, from_number, to_number)
+     values (${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE});\n`,
+};
+
 /** Each hot-path step's one SQL call, with the arguments its function passes. */
 export const STEP_SCRIPTS: Record<string, string> = {
   "voice-frontdoor": PRELUDE +
@@ -65,3 +81,17 @@ export const STEP_SCRIPTS: Record<string, string> = {
       KEY("voicemail:recording")
     });\n`,
 };
+
+/**
+ * voice-status's batch statement with `size` callbacks (fresh CallSids and
+ * callers), as its coalescer sends the callbacks that arrive together.
+ */
+export function statusBatchScript(size: number): string {
+  const sid = `'CA' || lpad(to_hex(:n::bigint * ${size} + g), 32, 'e')`;
+  // Each transaction takes `size` CallSids from its draw of n.
+  return "\\set n random(1, 100000000)\n" +
+    `select public.voice_status_apply_batch((select jsonb_agg(jsonb_build_object(
+       'call_sid', ${sid}, 'account_sid', ${ACCOUNT}, 'from', '+1' || (2000000000::bigint + :n)::text,
+       'to', ${HOTLINE}, 'status', 'completed', 'event', 'completed', 'sequence', 3,
+       'occurred_at', now(), 'duration', 42)) from generate_series(1, ${size}) g));\n`;
+}

@@ -59,7 +59,19 @@ export interface SuiteResults {
     wrk: string;
     pgbench: string;
   };
-  sql: { ceiling: PgbenchResult; steps: Record<string, PgbenchResult> };
+  sql: {
+    ceiling: PgbenchResult;
+    steps: Record<string, PgbenchResult>;
+    /** One call row inserted alone: as call_logs stands, and into a bare table (pgbench.ts). */
+    callRow?: Record<string, PgbenchResult>;
+    /** voice-status's SQL in batches of the mean size its coalescer sent at saturation. */
+    statusBatch?: {
+      size: number;
+      meanBatch: number;
+      callbacksPerSecond: number;
+      latencyMs: number;
+    };
+  };
   perWebhook: {
     step: string;
     answered2xx: number;
@@ -82,6 +94,8 @@ export interface SuiteResults {
     via: "direct" | "gateway";
     levels: LoadResult[];
     cpuMsPerRequest?: number;
+    /** Callbacks per batch statement at saturation (voice-status, which coalesces). */
+    meanBatch?: number;
   }[];
   coldStart: ColdStart[];
   coldRuns: number;
@@ -157,6 +171,14 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
   const bare = saturationOf(direct("bare Deno.serve (constant TwiML)"));
   const naive = saturationOf(direct("naive peer (one insert)"));
   const steps = Object.keys(r.sql.steps);
+  const statusBatch = r.sql.statusBatch;
+  /**
+   * A step's SQL per webhook as it runs under load: voice-status's in the
+   * batches its coalescer sent at saturation, the others' one webhook a
+   * transaction.
+   */
+  const sqlPerSecond = (s: string) =>
+    s === "voice-status" && statusBatch ? statusBatch.callbacksPerSecond : r.sql.steps[s].tps;
 
   const summary = table(
     [
@@ -207,6 +229,17 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
         "",
         0,
       ]),
+      ...(statusBatch
+        ? [[
+          `\`voice-status\` SQL, batches of ${statusBatch.size} callbacks as coalesced (pgbench, ${r.clients} clients; callbacks/s)`,
+          n0(statusBatch.callbacksPerSecond),
+          pct(statusBatch.callbacksPerSecond / ceiling),
+          "",
+          f2(statusBatch.latencyMs),
+          "",
+          0,
+        ]]
+        : []),
       ...steps.flatMap((s) => {
         const d = saturationOf(direct(s));
         const g = gateway(s) && saturationOf(gateway(s)!);
@@ -340,8 +373,17 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
   // Goals, each with the measurement that decides it.
   const goals: string[][] = [];
   for (const s of steps) {
-    const share = r.sql.steps[s].tps / ceiling;
-    goals.push([`\`${s}\` SQL ≥ 50% of the insert ceiling`, pct(share), verdict(share >= 0.5)]);
+    const share = sqlPerSecond(s) / ceiling;
+    const how = s === "voice-status" && statusBatch
+      ? ` (batches of ${statusBatch.size}, the mean at saturation being ${
+        statusBatch.meanBatch.toFixed(1)
+      }; alone: ${pct(r.sql.steps[s].tps / ceiling)})`
+      : "";
+    goals.push([
+      `\`${s}\` SQL ≥ 50% of the insert ceiling`,
+      pct(share) + how,
+      verdict(share >= 0.5),
+    ]);
   }
   const fd = saturationOf(direct("voice-frontdoor"));
   const st = saturationOf(direct("voice-status"));
@@ -406,7 +448,7 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
       (a, t) => a + (t.inserted + t.updated - t.hotUpdated) * t.indexes,
       0,
     );
-    const tps = r.sql.steps[p.step]?.tps;
+    const tps = r.sql.steps[p.step] && sqlPerSecond(p.step);
     if (tps === undefined || tps / ceiling >= 0.5) continue;
     limits.push(
       `\`${p.step}\` SQL at ${pct(tps / ceiling)} of the ceiling: per webhook it runs ${
@@ -418,7 +460,7 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
         `no index, one statement. Work per webhook, not round trips, sets this figure.`,
     );
   }
-  const dbCpuMs = (label: string) => (r.machine.cores * 1000) / r.sql.steps[label].tps;
+  const dbCpuMs = (label: string) => (r.machine.cores * 1000) / sqlPerSecond(label);
   for (const [label, goal] of [["voice-frontdoor", 0.8], ["voice-status", 1]] as const) {
     const d = direct(label);
     const got = saturationOf(d).throughput;
@@ -428,9 +470,13 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
     limits.push(
       `\`${label}\` direct at ${pct(got / naive.throughput)} of the naive peer (goal ${
         pct(goal)
-      }): its SQL alone reaches ${n0(r.sql.steps[label].tps)}/s in pgbench, ${
-        pct(r.sql.steps[label].tps / naive.throughput)
-      } of the naive peer, so the function cannot reach the goal before its SQL does. ` +
+      }): its SQL alone reaches ${n0(sqlPerSecond(label))}/s in pgbench, ${
+        pct(sqlPerSecond(label) / naive.throughput)
+      } of the naive peer${
+        sqlPerSecond(label) < naive.throughput * goal
+          ? ", so the function cannot reach the goal before its SQL does"
+          : ""
+      }. ` +
         `CPU per webhook: ${f2(fnCpu)} ms in the function process (the naive peer: ${
           f2(direct("naive peer (one insert)").cpuMsPerRequest ?? 0)
         } ms) plus about ${
@@ -450,6 +496,39 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
         `must check the database too, does so without the driver (platform/pg-probe.ts).`,
     );
   }
+
+  // The smallest write a step makes, alone: what the call table's integrity costs.
+  const callRow = Object.entries(r.sql.callRow ?? {});
+  const asStands = callRow[0]?.[1];
+  const callRowSection = asStands
+    ? `
+What one call row costs, in this run (pgbench, ${r.clients} clients, a plain INSERT per transaction):
+
+${
+      table(
+        ["write", "rows/s", "share of the insert ceiling", "latency ms"],
+        [
+          [
+            "the ceiling: one row, two columns, no index",
+            n0(ceiling),
+            "100%",
+            f2(r.sql.ceiling.latencyMs),
+          ],
+          ...callRow.map(([label, p]) => [label, n0(p.tps), pct(p.tps / ceiling), f2(p.latencyMs)]),
+        ],
+      )
+    }
+
+Every hot-path step writes at least one call row, inside a function, with its own logic besides.
+The row alone, with the table's indexes, CHECK constraints and domains, reaches ${
+      pct(asStands.tps / ceiling)
+    } of the ceiling${
+      asStands.tps / ceiling < 0.5
+        ? ": below the goal of half before any step logic runs. A step's SQL reaches half the ceiling only by giving up what the table guarantees, or by writing many webhooks per transaction, as voice-status does with the callbacks that arrive together"
+        : ""
+    }.
+`
+    : "";
 
   const markdown = `# Benchmarks
 
@@ -513,11 +592,8 @@ plans stay cached. What remains is spread over the executor's per-statement star
 spot: each write statement decodes and prepares its table's CHECK constraints and domain checks
 again (\`ExecConstraints\`, 14–20% of the backend), runs its foreign-key triggers (~7%), inserts its
 index entries (~9%) and starts its plan (~10%). A single-row insert into an unindexed table pays
-none of that, and a step writes three to six rows (rate limit, call, consent, event, lifecycle). So
-the steps' SQL reaches the goal of half the insert ceiling only with fewer tables written per
-webhook, which means changing what is stored (events derived from the call row, consent folded into
-it), not how.
-
+none of that, and a step writes two to six rows (rate limit, call, consent, event, lifecycle).
+${callRowSection}
 ## Hot path end to end
 
 \`wrk\` (2 threads, ${r.clients} connections, ${r.seconds} s per level) replaying pre-signed webhooks, each with a fresh CallSid
