@@ -90,6 +90,58 @@ Deno.test("body cap: a 200 MB chunked body is refused without the function's pro
   }
 });
 
+/**
+ * Posts `bytes` of chunked body over a raw connection whose headers also
+ * declare a small Content-Length (HTTP/1.1 says chunked wins): the body must
+ * still be capped as it streams, not trusted to be as short as declared.
+ */
+async function chunkedUploadDeclaringLength(port: number, bytes: number) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const enc = new TextEncoder();
+  const chunk = enc.encode(`${CHUNK.byteLength.toString(16)}\r\n`);
+  const frame = new Uint8Array(chunk.byteLength + CHUNK.byteLength + 2);
+  frame.set(chunk);
+  frame.set(CHUNK, chunk.byteLength);
+  frame.set(enc.encode("\r\n"), chunk.byteLength + CHUNK.byteLength);
+  let sent = 0;
+  try {
+    await conn.write(enc.encode(
+      "POST /voice-frontdoor HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+        "Content-Type: application/x-www-form-urlencoded\r\n" +
+        "Content-Length: 10\r\nTransfer-Encoding: chunked\r\n\r\n",
+    ));
+    while (sent < bytes) {
+      await conn.write(frame);
+      sent += CHUNK.byteLength;
+    }
+  } catch {
+    // The server answered and closed the connection mid-upload.
+  } finally {
+    conn.close();
+  }
+  return { pulled: sent };
+}
+
+Deno.test("body cap: a chunked body that also declares a small Content-Length is capped as it streams", async () => {
+  const fn = await startFunction("voice-frontdoor", {
+    ...exampleEnv(),
+    SUPABASE_DB_URL: stoppedDatabaseUrl(),
+  });
+  try {
+    const warm = await fetch(fn.url, { method: "POST", body: "" });
+    await warm.body?.cancel();
+    const { growth, result } = await peakGrowth(
+      [fn.pid],
+      () => chunkedUploadDeclaringLength(Number(new URL(fn.url).port), UPLOAD_BYTES),
+    );
+    console.log(`function: rss growth ${mib(growth)}, client sent ${mib(result.pulled)}`);
+    assert.ok(growth < MAX_GROWTH_BYTES, `the process grew by ${mib(growth)}`);
+    assert.ok(result.pulled < MAX_SENT_BYTES, `the upload went on for ${mib(result.pulled)}`);
+  } finally {
+    await fn.stop();
+  }
+});
+
 Deno.test("body cap: the local gateway stops reading an upload the function has already answered", async () => {
   const port = freePort();
   const gateway = spawnGateway({ port, dbUrl: stoppedDatabaseUrl() });

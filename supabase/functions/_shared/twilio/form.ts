@@ -12,11 +12,12 @@ export class TwilioFormError extends Error {
 export const MAX_FORM_BYTES = 64 * 1024;
 
 /**
- * Reads the body once, as a stream, and gives up as soon as it passes
- * `maxBytes`: a chunked upload has no Content-Length to refuse up front, and
- * reading it whole first (`req.arrayBuffer()`) would hold all of it in memory
- * before the 413. The raw text is kept (the JSON variant's signature hashes
- * it). Repeated keys and empty values are kept: both count in the signature.
+ * Reads the body once, never past `maxBytes`: a declared Content-Length over
+ * it is refused up front; a chunked upload, which declares none, is read as a
+ * stream and refused as soon as it passes the cap (reading it whole first
+ * would hold all of it in memory before the 413). The raw text is kept (the
+ * JSON variant's signature hashes it). Repeated keys and empty values are
+ * kept: both count in the signature.
  */
 export async function readTwilioForm(
   req: Request,
@@ -31,8 +32,10 @@ export async function readTwilioForm(
   const length = req.headers.get("content-length");
   const declared = Number(length ?? 0);
   if (declared > maxBytes) throw new TwilioFormError(`body over ${maxBytes} bytes`, 413);
+  // A Transfer-Encoding beside a Content-Length overrides it (RFC 9112): stream it.
+  const declaredOnly = length !== null && !req.headers.has("transfer-encoding");
   const rawBody = new TextDecoder().decode(
-    length === null ? await readCapped(req.body, maxBytes) : await readDeclared(req, maxBytes),
+    declaredOnly ? await readDeclared(req, maxBytes) : await readCapped(req.body, maxBytes),
   );
   return { rawBody, params: isForm ? new URLSearchParams(rawBody) : new URLSearchParams() };
 }
