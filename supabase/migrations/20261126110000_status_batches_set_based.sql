@@ -26,8 +26,9 @@
 -- One answer differs in kind: each callback's `status` is the call's status
 -- after its whole batch (it is only logged).
 --
--- Lock order: call rows are upserted in CallSid order, so batches that share
--- calls lock them in the same order.
+-- Lock order: call rows are upserted in CallSid order, and the lifecycle rows
+-- are inserted only after them (the insert reads the upsert's rows), so
+-- batches that share calls take their locks in the same order.
 
 create or replace function public.voice_status_apply_batch(p_callbacks jsonb) returns jsonb
 language plpgsql
@@ -109,11 +110,13 @@ begin
     returning c.call_sid, c.status
   ),
   stored as (
+    -- Read through `calls`, so the call rows are locked before any lifecycle row is inserted.
     insert into public.call_lifecycle (call_sid, status, reported_status, event, sequence_number, occurred_at)
-    select call_sid, status, case when status is null then left(reported, 64) end, event, sequence_number,
-           occurred_at
+    select item.call_sid, item.status, case when item.status is null then left(item.reported, 64) end,
+           item.event, item.sequence_number, item.occurred_at
       from item
-     order by call_sid, i
+      join calls using (call_sid)
+     order by item.call_sid, item.i
     on conflict do nothing
     returning call_sid, status, reported_status
   ),
@@ -133,6 +136,6 @@ begin
     into v_answers
     from keyed k
     join calls using (call_sid);
-  return v_answers;
+  return coalesce(v_answers, '[]'::jsonb);
 end
 $$;
