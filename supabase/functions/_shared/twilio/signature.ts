@@ -21,8 +21,13 @@ let hmacSha1: Promise<HmacSha1> | undefined;
  * variants) — a third of a status callback's CPU in the profile.
  */
 function loadHmacSha1(): Promise<HmacSha1> {
-  return hmacSha1 ??= import("node:crypto").then(({ createHmac }) => (key, data) =>
-    createHmac("sha1", key).update(data).digest("base64")
+  return hmacSha1 ??= import("node:crypto").then(
+    ({ createHmac }): HmacSha1 => (key, data) =>
+      createHmac("sha1", key).update(data).digest("base64"),
+    (error) => {
+      hmacSha1 = undefined; // a failed load is tried again by the next check
+      throw error;
+    },
   );
 }
 
