@@ -14,6 +14,7 @@
  *   --command "…"                 how the suite was invoked, for the report
  */
 import { spawnGateway } from "../scripts/lib/gateway-process.ts";
+import { freePort, FUNCTION_V8_FLAGS } from "../scripts/lib/function-workers.ts";
 import postgres from "postgres";
 import { parseDotenv } from "../scripts/lib/dotenv.ts";
 import { TwilioDriver } from "../tests/flow/twilio-driver.ts";
@@ -64,7 +65,7 @@ let runCounter = 1;
 
 // The URL Twilio signs. The gateway listens there; direct runs send the same
 // signed requests to the function's own port (it rebuilds the URL from this).
-const GATEWAY_PORT = (await import("../scripts/lib/function-workers.ts")).freePort();
+const GATEWAY_PORT = freePort();
 const PUBLIC_BASE = `http://127.0.0.1:${GATEWAY_PORT}/functions/v1`;
 const functionEnv = { ...example, SUPABASE_DB_URL: DB_URL, PUBLIC_BASE_URL: PUBLIC_BASE };
 
@@ -120,6 +121,7 @@ async function machine(): Promise<SuiteResults["machine"]> {
     wrk: new TextDecoder().decode((await new Deno.Command("wrk", { args: ["-v"] }).output()).stdout)
       .split("\n")[0].trim(),
     pgbench: (await run(`${PG_BIN}/pgbench`, ["--version"])).trim(),
+    functionV8Flags: FUNCTION_V8_FLAGS,
   };
 }
 
@@ -310,7 +312,8 @@ async function rampUp(
     const [{ calls }] = await admin`
       select coalesce(sum(calls), 0)::int as calls from pg_stat_statements
        where toplevel and query ilike ${t.batchStatement}`;
-    meanBatch = calls > 0 ? saturation.requests / calls : undefined;
+    // Answered requests only: a refused one reaches no batch.
+    meanBatch = calls > 0 ? (saturation.requests - saturation.errors) / calls : undefined;
   }
   const levels: LoadResult[] = [];
   for (const fraction of LEVELS) {
