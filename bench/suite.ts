@@ -125,6 +125,16 @@ async function machine(): Promise<SuiteResults["machine"]> {
   };
 }
 
+/** Each labelled script under pgbench at CLIENTS clients, one after another. */
+async function pgbenchEach(scripts: Record<string, string>, seconds: number) {
+  const out: Record<string, PgbenchResult> = {};
+  for (const [label, script] of Object.entries(scripts)) {
+    log(`pgbench: ${label}`);
+    out[label] = await pgbench({ pgBin: PG_BIN, dbUrl: DB_URL, script, clients: CLIENTS, seconds });
+  }
+  return out;
+}
+
 /** The SQL alone: the insert ceiling and each step's function, pgbench at CLIENTS clients. */
 async function sqlCosts() {
   const seconds = Math.max(5, SECONDS);
@@ -136,28 +146,8 @@ async function sqlCosts() {
     clients: CLIENTS,
     seconds,
   });
-  const callRow: Record<string, PgbenchResult> = {};
-  for (const [label, script] of Object.entries(CALL_ROW_SCRIPTS)) {
-    log(`pgbench: ${label}`);
-    callRow[label] = await pgbench({
-      pgBin: PG_BIN,
-      dbUrl: DB_URL,
-      script,
-      clients: CLIENTS,
-      seconds,
-    });
-  }
-  const steps: Record<string, PgbenchResult> = {};
-  for (const [label, script] of Object.entries(STEP_SCRIPTS)) {
-    log(`pgbench: ${label}`);
-    steps[label] = await pgbench({
-      pgBin: PG_BIN,
-      dbUrl: DB_URL,
-      script,
-      clients: CLIENTS,
-      seconds,
-    });
-  }
+  const callRow = await pgbenchEach(CALL_ROW_SCRIPTS, seconds);
+  const steps = await pgbenchEach(STEP_SCRIPTS, seconds);
   return { ceiling, steps, callRow };
 }
 

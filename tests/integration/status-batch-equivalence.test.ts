@@ -8,19 +8,13 @@
  * the call rows, lifecycle rows and duplicate flags compared.
  */
 import assert from "node:assert/strict";
+import { CALL_STATUSES } from "../../supabase/functions/_shared/call/lifecycle.ts";
+import { seededRandom } from "../reliability/support/seeded.ts";
 import { testSql } from "../support/stack.ts";
 
 const TRIALS = Number(Deno.env.get("STATUS_BATCH_TRIALS") ?? 300);
 const STATUSES = [
-  "queued",
-  "initiated",
-  "ringing",
-  "in-progress",
-  "completed",
-  "busy",
-  "no-answer",
-  "failed",
-  "canceled",
+  ...CALL_STATUSES,
   "on-hold-ish",
   // Unrecognised and over the 64 characters kept: its key is the first 64.
   "x".repeat(70),
@@ -28,24 +22,13 @@ const STATUSES = [
 ];
 const EVENTS = [null, "initiated", "ringing", "answered", "completed"];
 
-/** Deterministic, so a failure names a case that can be run again. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const hex = (n: number) => n.toString(16).padStart(32, "0");
 
 Deno.test("status batch: set-based equals one by one in arrival order, on random batches", async () => {
   const sql = testSql({ max: 1 });
   const seed = Date.now() % 1_000_000;
-  const rand = prng(seed);
+  // Seeded, so a failure names a case that can be run again.
+  const rand = seededRandom(seed);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
   const base = Math.floor(rand() * 1e12);
   try {
