@@ -17,8 +17,8 @@ let hmacSha1: Promise<HmacSha1> | undefined;
  * node:crypto's HMAC, loaded on the first signature check (an unverified
  * request's cold start never pays for it). Not WebCrypto's: its `sign` is an
  * async op handed to a worker thread, ~58 µs of CPU per HMAC on this machine
- * against ~18 µs here, and every webhook computes at least two (the URL
- * variants) — a third of a status callback's CPU in the profile.
+ * against ~18 µs here, and a webhook computes one per URL variant tried: in
+ * voice-status's profile that hand-off was the largest single cost.
  */
 function loadHmacSha1(): Promise<HmacSha1> {
   return hmacSha1 ??= import("node:crypto").then(
