@@ -154,7 +154,8 @@ async function sqlCosts() {
 /**
  * voice-status's SQL as it runs under load: batches of the size its coalescer
  * sent at saturation (the mean, rounded down), driven by pgbench at CLIENTS
- * clients. Per callback, so it compares with the single-row insert ceiling.
+ * clients, in callbacks per second: shown beside the one-callback figure the
+ * goal is judged on, and the Postgres cost per callback of the end-to-end run.
  */
 async function statusBatchCost(meanBatch: number | undefined) {
   if (meanBatch === undefined) return undefined;
