@@ -2,9 +2,22 @@
  * The admin audit log: one row per request, refused ones included (who,
  * what, when, outcome). The table refuses update and delete (see its
  * migration); this module only ever inserts.
+ *
+ * The row is written before the answer goes out. Which way it reaches the
+ * database:
+ * - the driver's pool, once the isolate has loaded the driver (any request
+ *   that got past the admin key has);
+ * - before that, the probe's own connection (platform/pg-probe.ts): a refused
+ *   request is the one kind that needs no other database work, and it should
+ *   not wait for the driver's import (~35 ms, more than a bare Deno.serve's
+ *   whole start; bench/cold-start.bench.ts). One probe write at a time: a
+ *   burst of refusals on a cold isolate does not open a connection each; the
+ *   others load the driver and share its pool.
  */
 import type { AdminKeyVerdict } from "./admin-key.ts";
-import { type Sql, timedQuery } from "../platform/db.ts";
+import { loadedDatabase, openDatabase, timedQuery, withStatementTimeout } from "../platform/db.ts";
+import { queryOverProbe } from "../platform/pg-probe.ts";
+import { type InlineSql, inlineSql } from "../platform/sql-literal.ts";
 
 export interface AuditEntry {
   slug: string;
@@ -23,18 +36,33 @@ export interface AuditEntry {
 
 const AUDIT_DEADLINE_MS = 2_000;
 
+let probeWriting = false;
+
+/** The entry's insert, its values written in as literals (the probe sends no parameters). */
+function auditInsert(e: AuditEntry): InlineSql {
+  const request = e.request === undefined ? null : JSON.stringify(e.request);
+  return inlineSql`insert into public.admin_audit_log
+      (function_slug, actor, client_ip, user_agent, method, path, idempotency_key, request,
+       status, outcome, transaction_id, duration_ms)
+    values (${e.slug}, ${e.actor}, ${e.clientIp}, ${e.userAgent?.slice(0, 300) ?? null},
+            ${e.method}, ${e.path.slice(0, 500)}, ${e.idempotencyKey?.slice(0, 255) ?? null},
+            ${request}::jsonb, ${e.status}, ${e.outcome.slice(0, 100)}, ${e.transactionId}::uuid,
+            ${e.durationMs})`;
+}
+
 /** Appends the entry. Throws when it cannot be stored (the caller logs it). */
-export async function writeAudit(sql: Sql, e: AuditEntry): Promise<void> {
-  await timedQuery(
-    sql,
-    (tx) =>
-      tx`insert into public.admin_audit_log
-          (function_slug, actor, client_ip, user_agent, method, path, idempotency_key, request,
-           status, outcome, transaction_id, duration_ms)
-        values (${e.slug}, ${e.actor}, ${e.clientIp}, ${e.userAgent?.slice(0, 300) ?? null},
-                ${e.method}, ${e.path.slice(0, 500)}, ${e.idempotencyKey?.slice(0, 255) ?? null},
-                ${e.request === undefined ? null : tx.json(e.request as never)}, ${e.status},
-                ${e.outcome.slice(0, 100)}, ${e.transactionId}, ${e.durationMs})`,
-    { deadlineMs: AUDIT_DEADLINE_MS },
-  );
+export async function writeAudit(databaseUrl: string, e: AuditEntry): Promise<void> {
+  const insert = auditInsert(e);
+  if (!loadedDatabase() && !probeWriting) {
+    probeWriting = true;
+    try {
+      const written = await queryOverProbe(databaseUrl, withStatementTimeout(insert), {
+        deadlineMs: AUDIT_DEADLINE_MS,
+      });
+      if (written) return;
+    } finally {
+      probeWriting = false;
+    }
+  }
+  await timedQuery(await openDatabase(databaseUrl), insert, { deadlineMs: AUDIT_DEADLINE_MS });
 }

@@ -93,13 +93,11 @@ export function serveAdminApi(
       );
     }
     const config = loaded.config;
-    // Creating the client opens no connection yet.
-    const sql = await openDatabase(config.DB_URL);
 
     const finish = async (res: Response, outcome: string) => {
       const durationMs = Math.round(performance.now() - started);
       try {
-        await writeAudit(sql, {
+        await writeAudit(config.DB_URL, {
           slug: api.slug,
           ...audit,
           clientIp: clientIp(req),
@@ -172,6 +170,8 @@ export function serveAdminApi(
       );
     }
 
+    // Only now the driver: a refused request above needed none (audit.ts).
+    const sql = await openDatabase(config.DB_URL);
     const ctx: AdminContext = {
       config,
       sql,

@@ -31,7 +31,12 @@ export const STATEMENT_TIMEOUT_MS = 5_000;
 /** Seconds between reconnect attempts of one pooled connection (see the module comment). */
 const RECONNECT_BACKOFF_S = 0.1;
 
+/** How this function's connections show in pg_stat_activity. */
+export const APPLICATION_NAME = `edge:${Deno.env.get("SB_FUNCTION_SLUG") ?? "function"}`;
+
 let client: Promise<Sql> | undefined;
+/** The client once its import has resolved (see `loadedDatabase`). */
+let loaded: Sql | undefined;
 
 /**
  * The isolate's client, created on first use. The driver is imported here,
@@ -50,11 +55,20 @@ export function openDatabase(databaseUrl: string): Promise<Sql> {
       backoff: () => RECONNECT_BACKOFF_S,
       onnotice: () => {},
       connection: {
-        application_name: `edge:${Deno.env.get("SB_FUNCTION_SLUG") ?? "function"}`,
+        application_name: APPLICATION_NAME,
       },
     })
-  );
+  ).then((sql) => loaded = sql);
   return client;
+}
+
+/**
+ * The isolate's client if the driver is already loaded, else undefined
+ * (without starting its import): for work that has a cheaper way to the
+ * database while the driver is not there yet (admin/audit.ts).
+ */
+export function loadedDatabase(): Sql | undefined {
+  return loaded;
 }
 
 /**
@@ -196,6 +210,17 @@ export function timedQuery<T>(
 }
 
 /**
+ * The statement as one simple-protocol Query text that first limits its own
+ * run time: `SET LOCAL` holds for the Query's implicit transaction only.
+ */
+export function withStatementTimeout(
+  statement: InlineSql,
+  timeoutMs = STATEMENT_TIMEOUT_MS,
+): string {
+  return `set local statement_timeout = ${Math.trunc(timeoutMs)}; ${statement.text}`;
+}
+
+/**
  * The hot path's form of timedQuery: the statement timeout and the statement
  * in one simple-protocol Query, which Postgres runs as one implicit
  * transaction (SET LOCAL holds within it; an error rolls all of it back and
@@ -208,7 +233,7 @@ function timedInlineQuery<T>(
   timeoutMs: number,
   deadlineMs: number,
 ): Promise<T> {
-  const query = sql.unsafe(`set local statement_timeout = ${timeoutMs}; ${statement.text}`);
+  const query = sql.unsafe(withStatementTimeout(statement, timeoutMs));
   const rows = query.then((results) => results.at(-1) as T);
   const pending = Object.defineProperties(rows, {
     cancel: { value: () => query.cancel() },

@@ -4,7 +4,7 @@
  */
 import type { ConfigResult } from "./config.ts";
 import { DeadlineExceeded, openDatabase, withDeadline } from "./db.ts";
-import { probeQuery, probeTarget, ProbeUnsupported } from "./pg-probe.ts";
+import { queryOverProbe } from "./pg-probe.ts";
 
 export type CheckState = "pass" | "warn" | "fail";
 export type HealthStatus = "healthy" | "degraded" | "unhealthy";
@@ -91,20 +91,8 @@ export interface DatabaseChecks {
  */
 async function countBlockingLocks(databaseUrl: string, deadlineMs: number): Promise<number> {
   const started = performance.now();
-  const target = probeTarget(databaseUrl);
-  if (target) {
-    try {
-      const rows = await probeQuery(target, BLOCKING_LOCKS_QUERY, { deadlineMs });
-      return Number(rows[0]?.[0] ?? 0);
-    } catch (e) {
-      if (!(e instanceof ProbeUnsupported)) throw e;
-      console.log(JSON.stringify({
-        level: "info",
-        msg: "health: the database check uses the driver",
-        reason: e.message,
-      }));
-    }
-  }
+  const rows = await queryOverProbe(databaseUrl, BLOCKING_LOCKS_QUERY, { deadlineMs });
+  if (rows) return Number(rows[0]?.[0] ?? 0);
   const remainingMs = Math.max(1, deadlineMs - (performance.now() - started));
   const sql = await openDatabase(databaseUrl);
   const [row] = await withDeadline(sql.unsafe(BLOCKING_LOCKS_QUERY), remainingMs);

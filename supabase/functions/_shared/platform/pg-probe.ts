@@ -1,5 +1,7 @@
 /**
- * A one-query Postgres client over `Deno.connect`, for voice-health alone.
+ * A one-query Postgres client over `Deno.connect`, for the few answers that
+ * wait on the database before the driver has been needed: voice-health's
+ * check, and an admin API's audit row for a refused request (admin/audit.ts).
  *
  * Why it exists: voice-health answers only after a database check, so its
  * first answer waited for the driver's import, and postgres.js pulls in
@@ -20,7 +22,7 @@
  * channel binding only: `ProbeUnsupported`). Passwords are not
  * SASLprep-normalised, as in postgres.js.
  */
-import { DeadlineExceeded } from "./db.ts";
+import { APPLICATION_NAME, DeadlineExceeded } from "./db.ts";
 
 /** Where and as whom to connect. */
 export interface ProbeTarget {
@@ -212,7 +214,7 @@ async function run(conn: Deno.Conn, target: ProbeTarget, query: string) {
       int32(196608), // protocol 3.0
       `user\0${target.user}\0database\0${target.database}\0`,
       // As the driver sends them (postgres.js: client_encoding, application_name).
-      "client_encoding\0UTF8\0application_name\0edge:voice-health\0\0",
+      `client_encoding\0UTF8\0application_name\0${APPLICATION_NAME}\0\0`,
     ),
   );
   await authenticate(conn, backend, target);
@@ -249,9 +251,14 @@ export async function probeQuery(
 ): Promise<(string | null)[][]> {
   let conn: Deno.Conn | undefined;
   let over = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  // Not setTimeout: Deno loads its timers on their first use, ~5 ms of a
+  // cold start (measured, Deno 2.9), and this query is often the isolate's
+  // first timed work. AbortSignal.timeout's timer costs nothing to load.
+  const signal = AbortSignal.timeout(opts.deadlineMs);
+  let onAbort = () => {};
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceeded(opts.deadlineMs)), opts.deadlineMs);
+    onAbort = () => reject(new DeadlineExceeded(opts.deadlineMs));
+    signal.addEventListener("abort", onAbort, { once: true });
   });
   const work = (async () => {
     const opened = await Deno.connect({ hostname: target.hostname, port: target.port });
@@ -264,9 +271,34 @@ export async function probeQuery(
     return await Promise.race([work, deadline]);
   } finally {
     over = true;
-    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
     try {
       conn?.close();
     } catch { /* already closed */ }
+  }
+}
+
+/**
+ * `query` over the probe, or null when the probe cannot run it (the URL or the
+ * server needs what only the driver speaks): the caller then uses the driver.
+ * Any other failure (refused, too slow, an SQL error) is thrown as it is.
+ */
+export async function queryOverProbe(
+  databaseUrl: string,
+  query: string,
+  opts: { deadlineMs: number },
+): Promise<(string | null)[][] | null> {
+  const target = probeTarget(databaseUrl);
+  if (!target) return null;
+  try {
+    return await probeQuery(target, query, opts);
+  } catch (e) {
+    if (!(e instanceof ProbeUnsupported)) throw e;
+    console.log(JSON.stringify({
+      level: "info",
+      msg: "database: the probe cannot connect here, the driver will",
+      reason: e.message,
+    }));
+    return null;
   }
 }
