@@ -492,18 +492,6 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
         `on ${r.machine.cores} cores that bounds it at ~${n0(bound)}/s; measured ${n0(got)}/s.`,
     );
   }
-  const provision = r.coldStart.find((c) => c.name === "telephony-provision");
-  const driver = r.coldStart.find((c) => c.name === "bare + Postgres driver import");
-  if (provision && driver && provision.ratio > 2) {
-    limits.push(
-      `telephony-provision cold start ${f2(provision.ratio)}×: it writes every request's audit ` +
-        `row, refused ones included, before answering, so its first answer waits for the Postgres ` +
-        `driver's import; the bare server plus nothing but that import is already ` +
-        `${f2(driver.ratio)}× in this run. An admin API no caller waits on; voice-health, which ` +
-        `must check the database too, does so without the driver (platform/pg-probe.ts).`,
-    );
-  }
-
   // The smallest write a step makes, alone: what the call table's integrity costs.
   const callRow = Object.entries(r.sql.callRow ?? {});
   const asStands = callRow[0]?.[1];
@@ -626,12 +614,14 @@ ${
 
 Process start to first response, median of ${r.coldRuns} interleaved runs (a fresh process per run). Twilio-facing
 functions get an unsigned POST (answered 400 once every module is loaded, before any database work);
-telephony-provision an unauthenticated request (401, after writing its audit row: against a refused
-port, a failed write); voice-health does its database check against a refused port and, as "live
-database", against this run's Postgres (connect, SCRAM, its one query, before the first answer).
-No function loads an npm package or a \`node:\` module before its first answer
-(\`tests/unit/cold-start-imports.test.ts\`): the driver is imported on first database work, and
-voice-health checks the database over its own small client (\`_shared/platform/pg-probe.ts\`).
+telephony-provision an unauthenticated request (401, after writing its audit row); voice-health a
+GET (after its database check). Those two are timed against a refused port and, as "live database",
+against this run's Postgres (connect, SCRAM, the audit row's insert or the health query, all before
+the first answer). No function loads an npm package or a \`node:\` module before its first answer
+(\`tests/unit/cold-start-imports.test.ts\`): the driver is imported on first database work. The health
+check and a refused admin request's audit row go over a small client of their own
+(\`_shared/platform/pg-probe.ts\`, \`tests/integration/admin-audit-cold.test.ts\`), whose deadline
+uses \`AbortSignal.timeout\`: Deno loads \`setTimeout\`'s timers on first use, ~5 ms of a cold start.
 
 ${cold}
 
