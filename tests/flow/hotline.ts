@@ -32,7 +32,7 @@ export async function callRows(callSid: string) {
     await sql`select state, basis, disclosure_version from call_recording_consent where call_sid = ${callSid}`;
   const voicemails = await sql`select * from voicemails where call_sid = ${callSid}`;
   const events =
-    await sql`select event_type from analytics_events where call_sid = ${callSid} order by id`;
+    await sql`select event_type from call_events where call_sid = ${callSid} order by id nulls first`;
   return {
     call,
     lifecycle: lifecycle.map((r) => `${r.status}`),
