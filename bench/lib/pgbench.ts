@@ -38,11 +38,10 @@ export async function pgbench(opts: {
   }
 }
 
-/** A fresh CallSid, caller and key per transaction: pgbench draws `n` at random. */
+/** A fresh CallSid and caller per transaction: pgbench draws `n` at random. */
 const PRELUDE = "\\set n random(1, 2000000000)\n";
 const CALL_SID = "'CA' || lpad(to_hex(:n), 32, 'e')";
 const FROM = "'+1' || (2000000000::bigint + :n)::text";
-const KEY = (step: string) => `${CALL_SID} || ':${step}:' || md5(:n::text)`;
 const HOTLINE = "'+15877428885'";
 const ACCOUNT = "'AC00000000000000000000000000000001'";
 
@@ -72,15 +71,11 @@ export const STEP_SCRIPTS: Record<string, string> = {
   "voice-frontdoor": PRELUDE +
     `select public.voice_frontdoor_answer(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, '2026-11-v2');\n`,
   "voice-menu-handler": PRELUDE +
-    `select public.voice_menu_choice(${CALL_SID}, ${FROM}, ${HOTLINE}, 'sales', '1', 1, ${
-      KEY("menu:1:0")
-    }, '+15875550101', '+15875550102');\n`,
+    `select public.voice_menu_choice(${CALL_SID}, ${FROM}, ${HOTLINE}, 'sales', '1', 1, '1:0', '+15875550101', '+15875550102');\n`,
   "voice-status": PRELUDE +
     `select public.voice_status_apply(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, 'completed', 'completed', 3, now(), 42);\n`,
   "voice-voicemail (recording)": PRELUDE +
-    `select public.voice_voicemail_save(${CALL_SID}, ${FROM}, ${HOTLINE}, 'RE' || lpad(to_hex(:n), 32, 'b'), 'https://api.twilio.com/r', 12, null, null, null, ${
-      KEY("voicemail:recording")
-    });\n`,
+    `select public.voice_voicemail_save(${CALL_SID}, ${FROM}, ${HOTLINE}, 'RE' || lpad(to_hex(:n), 32, 'b'), 'https://api.twilio.com/r', 12, null, null, null);\n`,
 };
 
 /**

@@ -7,7 +7,7 @@ select plan(6);
 
 -- The fallback path: the recording callback is the first we hear of the call.
 select public.voice_voicemail_save('CA' || repeat('9', 32), '', '',
-  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 12, null, null, null, 'k-rec');
+  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 12, null, null, null);
 select is((select from_number || ' ' || to_number from public.call_logs where call_sid = 'CA' || repeat('9', 32)),
   'unknown unknown', 'a callback without From/To leaves placeholders');
 

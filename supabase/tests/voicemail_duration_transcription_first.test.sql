@@ -6,12 +6,12 @@ create extension if not exists pgtap with schema extensions;
 select plan(4);
 
 select public.voice_voicemail_save('CA' || repeat('d', 32), '', '',
-  'RE' || repeat('d', 32), 'https://api.twilio.com/r', null, 'TR' || repeat('d', 32), 'completed', 'hi', 'k-tr');
+  'RE' || repeat('d', 32), 'https://api.twilio.com/r', null, 'TR' || repeat('d', 32), 'completed', 'hi');
 select is((select count(*)::int from public.analytics_events
   where call_sid = 'CA' || repeat('d', 32) and event_type = 'voicemail.recorded'), 0,
   'a transcription alone does not mark the recording (its duration is not known yet)');
 select public.voice_voicemail_save('CA' || repeat('d', 32), '', '',
-  'RE' || repeat('d', 32), 'https://api.twilio.com/r', 33, null, null, null, 'k-rec');
+  'RE' || repeat('d', 32), 'https://api.twilio.com/r', 33, null, null, null);
 select is((select (properties->>'duration_seconds')::int from public.analytics_events
   where call_sid = 'CA' || repeat('d', 32) and event_type = 'voicemail.recorded'), 33,
   'the recording callback writes the event with the duration');

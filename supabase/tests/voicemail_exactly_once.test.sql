@@ -4,15 +4,15 @@ begin;
 create extension if not exists pgtap with schema extensions;
 select plan(5);
 
--- Transcription first, then the recording, each twice with fresh keys.
+-- Transcription first, then the recording, each delivered twice.
 select public.voice_voicemail_save('CA' || repeat('2', 32), '+15875550000', '+15877428885',
-  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 20, 'TR' || repeat('b', 32), 'completed', 'hello', 'k1');
+  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 20, 'TR' || repeat('b', 32), 'completed', 'hello');
 select public.voice_voicemail_save('CA' || repeat('2', 32), '+15875550000', '+15877428885',
-  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 20, 'TR' || repeat('b', 32), 'completed', 'hello', 'k2');
+  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 20, 'TR' || repeat('b', 32), 'completed', 'hello');
 select public.voice_voicemail_save('CA' || repeat('2', 32), '+15875550000', '+15877428885',
-  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 20, null, null, null, 'k3');
+  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 20, null, null, null);
 select public.voice_voicemail_save('CA' || repeat('2', 32), '+15875550000', '+15877428885',
-  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 20, null, null, null, 'k4');
+  'RE' || repeat('a', 32), 'https://api.twilio.com/r', 20, null, null, null);
 
 select is((select count(*)::int from public.voicemails where call_sid = 'CA' || repeat('2', 32)), 1, 'one voicemail');
 select is((select transcription_text from public.voicemails where call_sid = 'CA' || repeat('2', 32)), 'hello',

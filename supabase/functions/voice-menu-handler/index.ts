@@ -2,7 +2,6 @@
 import { decideMenu, menuChoiceName, optOutQuery, parseMenuState } from "../_shared/call/menu.ts";
 import { callParties, hotlineCallerId, requireCallSid, runStep } from "../_shared/call/step.ts";
 import { menuAnswerTwiml, toFallbackTwiml, unrecordedGoodbyeTwiml } from "../_shared/call/twiml.ts";
-import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { param } from "../_shared/twilio/form.ts";
 import { inlineSql } from "../_shared/platform/sql-literal.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
@@ -15,15 +14,15 @@ Deno.serve(serveTwilioWebhook({
     const state = parseMenuState(ctx.query);
     const digits = param(ctx.params, "Digits");
     const decision = decideMenu(state, digits);
-    const step = `menu:${state.attempt}:${state.repeats}`;
-    const key = await webhookIdempotencyKey(ctx, callSid, step);
+    // The step's natural key within the call: each key press moves one of them on.
+    const step = `${state.attempt}:${state.repeats}`;
     const saved = await runStep<{ target: string | null; record: boolean }>(
       ctx,
       inlineSql`select public.voice_menu_choice(
             ${callSid}, ${from}, ${to}, ${menuChoiceName(decision)}, ${
         digits ?? ""
       }, ${state.attempt},
-            ${key},
+            ${step},
             ${ctx.config.SALES_TARGET_E164}, ${ctx.config.SUPPORT_TARGET_E164}) as r`,
     );
     return {

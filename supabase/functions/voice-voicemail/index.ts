@@ -6,7 +6,6 @@
  */
 import { callParties, intParam, requireCallSid, runStep } from "../_shared/call/step.ts";
 import { goodbyeTwiml, voicemailTwiml } from "../_shared/call/twiml.ts";
-import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { PROMPTS } from "../_shared/call/prompts.ts";
 import { param } from "../_shared/twilio/form.ts";
 import { inlineSql } from "../_shared/platform/sql-literal.ts";
@@ -42,7 +41,6 @@ Deno.serve(serveTwilioWebhook({
       return { twiml: goodbyeTwiml(PROMPTS.voicemailEmpty), outcome: "voicemail:empty" };
     }
     const transcription = event === "transcription";
-    const key = await webhookIdempotencyKey(ctx, callSid, `voicemail:${event}`);
     await runStep(
       ctx,
       inlineSql`select public.voice_voicemail_save(
@@ -54,8 +52,7 @@ Deno.serve(serveTwilioWebhook({
             ${
         transcription ? matching(param(p, "TranscriptionStatus"), /^(completed|failed)$/) : null
       },
-            ${transcription ? param(p, "TranscriptionText") ?? null : null},
-            ${key}) as r`,
+            ${transcription ? param(p, "TranscriptionText") ?? null : null}) as r`,
       // Only Record's action has a caller listening; the other two are callbacks.
       { callback: event !== "recorded" },
     );

@@ -7,8 +7,9 @@
  * A sequence is replayed in two ways:
  * - over HTTP, through the real functions (`TwilioDriver.post`);
  * - straight to the SQL step functions, with the arguments each function's
- *   index.ts passes (normalised at the edge by the same module, keyed by the
- *   same `webhookIdempotencyKey`). Every state change a webhook makes is that
+ *   index.ts passes (normalised at the edge by the same module; the dial
+ *   step keyed by the same `webhookIdempotencyKey`, the menu by its step).
+ *   Every state change a webhook makes is that
  *   one SQL call (one round trip per webhook, docs/telephony.md): repeats,
  *   order and concurrency are decided in SQL, under its row locks and unique
  *   keys, so driving SQL covers the property at a hundred times the speed.
@@ -315,13 +316,9 @@ export async function applyOverSql(sql: Sql, webhook: Webhook): Promise<void> {
       const state = parseMenuState(query);
       const digits = p("Digits");
       const choice = menuChoiceName(decideMenu(state, digits));
-      const key = await webhookIdempotencyKey(
-        signed,
-        callSid,
-        `menu:${state.attempt}:${state.repeats}`,
-      );
       await sql`select public.voice_menu_choice(${callSid}, ${from}, ${to}, ${choice},
-                ${digits ?? ""}, ${state.attempt}, ${key}, '+15875550111', '+15875550122')`;
+                ${digits ?? ""}, ${state.attempt}, ${`${state.attempt}:${state.repeats}`},
+                '+15875550111', '+15875550122')`;
       return;
     }
     case "voice-action": {
@@ -338,7 +335,6 @@ export async function applyOverSql(sql: Sql, webhook: Webhook): Promise<void> {
     case "voice-voicemail": {
       const event = query.get("event")!;
       const transcription = event === "transcription";
-      const key = await webhookIdempotencyKey(signed, callSid, `voicemail:${event}`);
       await sql`select public.voice_voicemail_save(${callSid}, ${from}, ${to},
                 ${matching(p("RecordingSid"), /^RE[0-9a-f]{32}$/)},
                 ${matching(p("RecordingUrl"), /^https:\/\//)},
@@ -347,7 +343,7 @@ export async function applyOverSql(sql: Sql, webhook: Webhook): Promise<void> {
                 ${
         transcription ? matching(p("TranscriptionStatus"), /^(completed|failed)$/) : null
       },
-                ${transcription ? p("TranscriptionText") ?? null : null}, ${key})`;
+                ${transcription ? p("TranscriptionText") ?? null : null})`;
       return;
     }
     case "voice-status": {
