@@ -59,8 +59,9 @@ Deno.test("menu step: writes no idempotency key", async () => {
   const callSid = newCallSid();
   await frontdoor(callSid);
   await menuStep(callSid, "support", "2", "1:0");
+  const ours = `${callSid}%`;
   const [{ n }] = await sql`select count(*)::int as n from public.idempotency_keys
-                             where scope = 'voice-menu-handler' and fingerprint like ${callSid + "%"}`;
+                             where scope = 'voice-menu-handler' and fingerprint like ${ours}`;
   assert.equal(n, 0);
 });
 
