@@ -568,8 +568,8 @@ ${limits.map((l) => `- ${l}`).join("\n") || "- None missed."}
 
 Each step's SQL function, driven by pgbench with ${r.clients} clients for ${
     Math.max(5, r.seconds)
-  } s, fresh CallSid, caller and
-idempotency key per transaction, against the single-row insert (\`bench_insert_ceiling\`, no index).
+  } s, fresh CallSid and caller per
+transaction, against the single-row insert (\`bench_insert_ceiling\`, no index).
 Statements and rows per webhook, counted by Postgres over 200 signed webhooks sent to each function
 process (\`pg_stat_statements\` with \`track = all\`: the client's statements are its round trips, the
 function's own statements are nested; a step's \`set local statement_timeout\` travels in the same
