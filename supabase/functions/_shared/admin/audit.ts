@@ -7,12 +7,14 @@
  * database:
  * - the driver's pool, once the isolate has loaded the driver (any request
  *   that got past the admin key has);
- * - before that, the probe's own connection (platform/pg-probe.ts): a refused
- *   request is the one kind that needs no other database work, and it should
- *   not wait for the driver's import (~35 ms, more than a bare Deno.serve's
- *   whole start; bench/cold-start.bench.ts). One probe write at a time: a
- *   burst of refusals on a cold isolate does not open a connection each; the
- *   others load the driver and share its pool.
+ * - for the isolate's first row, if the driver is not loaded yet, the probe's
+ *   own connection (platform/pg-probe.ts): a refused request is the one kind
+ *   that needs no other database work, and a cold isolate's first answer
+ *   should not wait for the driver's import (~35 ms, more than a bare
+ *   Deno.serve's whole start; bench/cold-start.bench.ts). Once only: a burst
+ *   of refusals, or a scanner's one at a time, does not open and
+ *   authenticate a connection per request; the others load the driver and
+ *   share its pool.
  */
 import type { AdminKeyVerdict } from "./admin-key.ts";
 import { loadedDatabase, openDatabase, timedQuery, withStatementTimeout } from "../platform/db.ts";
@@ -36,7 +38,8 @@ export interface AuditEntry {
 
 const AUDIT_DEADLINE_MS = 2_000;
 
-let probeWriting = false;
+/** The probe was used (or is in use): every later row goes through the driver. */
+let probeUsed = false;
 
 /** The entry's insert, its values written in as literals (the probe sends no parameters). */
 function auditInsert(e: AuditEntry): InlineSql {
@@ -53,16 +56,12 @@ function auditInsert(e: AuditEntry): InlineSql {
 /** Appends the entry. Throws when it cannot be stored (the caller logs it). */
 export async function writeAudit(databaseUrl: string, e: AuditEntry): Promise<void> {
   const insert = auditInsert(e);
-  if (!loadedDatabase() && !probeWriting) {
-    probeWriting = true;
-    try {
-      const written = await queryOverProbe(databaseUrl, withStatementTimeout(insert), {
-        deadlineMs: AUDIT_DEADLINE_MS,
-      });
-      if (written) return;
-    } finally {
-      probeWriting = false;
-    }
+  if (!loadedDatabase() && !probeUsed) {
+    probeUsed = true;
+    const written = await queryOverProbe(databaseUrl, withStatementTimeout(insert), {
+      deadlineMs: AUDIT_DEADLINE_MS,
+    });
+    if (written) return;
   }
   // In a reserved transaction (a Statement, not the InlineSql itself): sent
   // as one unreserved Query instead, beside the provisioning steps' own
