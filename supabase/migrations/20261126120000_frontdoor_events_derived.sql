@@ -13,8 +13,8 @@
 -- call.rate_limited is still written: it carries retry_after_seconds, and
 -- rate_limit_violations counts it through its own partial index.
 --
--- A derived event lives as long as its call row (event retention deletes
--- stored events only).
+-- A derived event is shown for as long as a stored one would be kept
+-- (operations_settings.event_retention_days), though its call row stays.
 
 /**
  * voice-frontdoor: rate limit, number lookup, the call row and a provisional
@@ -106,7 +106,10 @@ select null::bigint, c.call_sid,
             else 'call.unconfigured_number' end,
        '{}'::jsonb, c.started_at
   from public.call_logs c
- where c.frontdoor_answer->>'action' = 'menu';
+ where c.frontdoor_answer->>'action' = 'menu'
+   -- As long as a stored event would be kept (events-retention).
+   and c.started_at >= now() - make_interval(days => coalesce(
+         (select s.event_retention_days from public.operations_settings s), 180));
 
 create view public.call_events with (security_invoker = true) as
   select * from monitoring.call_events;
