@@ -66,7 +66,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /**
  * Median cold start of the bare server and of every function, over `runs`
- * interleaved runs; with `databaseUrl`, voice-health also against that live database.
+ * interleaved runs; with `databaseUrl`, the functions in DATABASE_FIRST also against
+ * that live database.
  */
 export async function measureColdStarts(
   runs: number,

@@ -56,7 +56,8 @@ insert into public.analytics_events (call_sid, event_type, properties, occurred_
 select c.call_sid, e.event_type, '{}'::jsonb, c.started_at + e.offset_
 from bench_calls c
 cross join lateral (values
-  -- call.answered is derived from the call row (call_events), not stored.
+  -- call.answered is not stored: call_events derives it from call_logs.frontdoor_answer
+  -- (no view here reads it).
   (case when c.outcome = 'rate_limited' then 'call.rate_limited' end, interval '0 seconds'),
   (case c.outcome when 'agent' then 'menu.sales' when 'voicemail' then 'menu.voicemail'
                   when 'unserved' then 'menu.support' end, interval '10 seconds'),

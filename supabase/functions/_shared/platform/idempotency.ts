@@ -7,8 +7,9 @@
  * - a holder that crashed loses its lease; a later retry takes the key over
  *   (and is told so, to skip side effects its predecessor completed).
  *
- * Twilio webhooks key on what Twilio's signature covers: the call, the step,
- * and a SHA-256 of the signed request (our URL's slug and query, and every
+ * The Twilio webhook that uses a key (the Dial action; the other steps have
+ * natural keys, docs/telephony.md) keys on what Twilio's signature covers:
+ * the call, the step, and a SHA-256 of the signed request (our URL's slug and query, and every
  * form parameter, as the signature orders them). `I-Twilio-Idempotency-Token`
  * is not signed, so it is not used at all: a replayed capture with a fresh
  * token is still the same key (no second side effect, no second rate-limit
