@@ -619,7 +619,7 @@ GET (after its database check). Those two are timed against a refused port and, 
 against this run's Postgres (connect, SCRAM, the audit row's insert or the health query, all before
 the first answer). No function loads an npm package or a \`node:\` module before its first answer
 (\`tests/unit/cold-start-imports.test.ts\`): the driver is imported on first database work. The health
-check and a refused admin request's audit row go over a small client of their own
+check and a cold isolate's first admin audit row go over a small client of their own
 (\`_shared/platform/pg-probe.ts\`, \`tests/integration/admin-audit-cold.test.ts\`), whose deadline
 uses \`AbortSignal.timeout\`: Deno loads \`setTimeout\`'s timers on first use, ~5 ms of a cold start.
 

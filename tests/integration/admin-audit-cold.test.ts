@@ -16,6 +16,11 @@ async function auditedAs(userAgent: string) {
                      from public.admin_audit_log where user_agent = ${userAgent} order by id`;
 }
 
+/** telephony-provision in a fresh process of its own, on the test database. */
+function coldProvision() {
+  return startFunction("telephony-provision", { ...exampleEnv(), SUPABASE_DB_URL: testDbUrl() });
+}
+
 function refusedRequest(url: string, userAgent: string): Promise<Response> {
   return fetch(`${url}/numbers`, {
     method: "POST",
@@ -29,10 +34,7 @@ Deno.test({
   // Through PgBouncer, Postgres sees the pooler's connections, not the function's.
   ignore: Deno.env.get("HOTLINE_TEST_POOLER") !== undefined,
   fn: async () => {
-    const fn = await startFunction("telephony-provision", {
-      ...exampleEnv(),
-      SUPABASE_DB_URL: testDbUrl(),
-    });
+    const fn = await coldProvision();
     try {
       const userAgent = `cold-audit-${crypto.randomUUID()}`;
       const res = await refusedRequest(fn.url, userAgent);
@@ -61,10 +63,7 @@ Deno.test({
 });
 
 Deno.test("admin audit: a burst of refusals on a cold isolate is audited in full", async () => {
-  const fn = await startFunction("telephony-provision", {
-    ...exampleEnv(),
-    SUPABASE_DB_URL: testDbUrl(),
-  });
+  const fn = await coldProvision();
   try {
     const userAgent = `cold-burst-${crypto.randomUUID()}`;
     const answers = await Promise.all(
