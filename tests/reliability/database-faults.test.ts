@@ -116,7 +116,14 @@ async function callsThrough(fault: Fault) {
     const inFlight: Promise<void>[] = [];
     const arrivals = (async () => {
       while (placing) {
-        inFlight.push(placeCall(stack.driver, ledger));
+        // A call that fails outright (a refused connection: a function process
+        // gone) is a finding of this run, not an unhandled rejection that Deno
+        // would pin on whichever test runs next.
+        inFlight.push(
+          placeCall(stack.driver, ledger).catch((e) => {
+            ledger.badCallerAnswers.push(`call failed: ${e}`);
+          }),
+        );
         await sleep(1000 / CALLS_PER_SECOND);
       }
     })();
@@ -158,6 +165,9 @@ async function callsThrough(fault: Fault) {
         `after ${after.total} ${JSON.stringify(after.byState)}`,
     );
     for (const p of [...ledger.badCallerAnswers, ...problems].slice(0, 10)) console.log(`  ${p}`);
+    // A process that died says why in its last lines (an uncaught error).
+    const crashes = stack.logs().split("\n").filter((l) => /uncaught|panicked/i.test(l));
+    for (const line of crashes.slice(0, 10)) console.log(`  process: ${line}`);
     return { ledger, problems, stillRefused, recovery, before, after, pids };
   } finally {
     await stack.stop();
