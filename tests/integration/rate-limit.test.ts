@@ -150,7 +150,7 @@ Deno.test("rate limit: no policy means no limit; policies are per endpoint and k
   }
 });
 
-Deno.test("rate limit: cleanup removes idle keys in batches and is scheduled with pg_cron", async () => {
+Deno.test("rate limit: cleanup removes idle keys and is scheduled with pg_cron", async () => {
   const sql = testSql();
   try {
     await sql`insert into rate_limit_state (endpoint, key_kind, key, tat)
