@@ -80,14 +80,16 @@ const stoppedDatabase: Fault = {
 
 /** Seconds from the fault's end until a new call is stored again. */
 async function secondsUntilStored(
-  placeOne: () => Promise<string>,
+  placeOne: () => Promise<string | undefined>,
 ): Promise<number | undefined> {
   const started = performance.now();
   const sql = testSql({ max: 1, connect_timeout: 2 });
   try {
     while (performance.now() - started < 30_000) {
       const callSid = await placeOne();
-      const rows = await sql`select 1 from public.call_logs where call_sid = ${callSid}
+      const rows = callSid === undefined
+        ? []
+        : await sql`select 1 from public.call_logs where call_sid = ${callSid}
                              and status = 'completed'`.catch(() => []);
       if (rows.length === 1) return (performance.now() - started) / 1000;
       await sleep(200);
@@ -116,14 +118,7 @@ async function callsThrough(fault: Fault) {
     const inFlight: Promise<void>[] = [];
     const arrivals = (async () => {
       while (placing) {
-        // A call that fails outright (a refused connection: a function process
-        // gone) is a finding of this run, not an unhandled rejection that Deno
-        // would pin on whichever test runs next.
-        inFlight.push(
-          placeCall(stack.driver, ledger).catch((e) => {
-            ledger.badCallerAnswers.push(`call failed: ${e}`);
-          }),
-        );
+        inFlight.push(placeCall(stack.driver, ledger));
         await sleep(1000 / CALLS_PER_SECOND);
       }
     })();
@@ -137,7 +132,9 @@ async function callsThrough(fault: Fault) {
         const probe = newLedger();
         await placeCall(stack.driver, probe);
         await settle(probe);
-        return probe.results[0].callSid;
+        // No call when its first request got no answer (in failedRequests).
+        probe.failedRequests.forEach((f) => ledger.failedRequests.push(`probe ${f}`));
+        return probe.results[0]?.callSid;
       });
       await sleep(1_000);
       placing = false;
@@ -164,17 +161,19 @@ async function callsThrough(fault: Fault) {
         `server connections before ${before.total} ${JSON.stringify(before.byState)}, ` +
         `after ${after.total} ${JSON.stringify(after.byState)}`,
     );
-    for (const p of [...ledger.badCallerAnswers, ...problems].slice(0, 10)) console.log(`  ${p}`);
-    // A process that died says why in its last lines (an uncaught error).
-    const crashes = stack.logs().split("\n").filter((l) => /uncaught|panicked/i.test(l));
-    for (const line of crashes.slice(0, 10)) console.log(`  process: ${line}`);
+    const findings = [...ledger.failedRequests, ...ledger.badCallerAnswers, ...problems];
+    for (const p of findings.slice(0, 10)) console.log(`  ${p}`);
     return { ledger, problems, stillRefused, recovery, before, after, pids };
   } finally {
+    // A process that died says why (an uncaught error), whatever failed after it.
+    const crashes = stack.logs().split("\n").filter((l) => /uncaught|panicked/i.test(l));
+    for (const line of crashes.slice(0, 10)) console.log(`  process ${line}`);
     await stack.stop();
   }
 }
 
 function assertHeld(run: Awaited<ReturnType<typeof callsThrough>>) {
+  assert.deepEqual(run.ledger.failedRequests, []);
   assert.deepEqual(run.ledger.badCallerAnswers, []);
   assert.equal(run.stillRefused, 0, "a callback was never stored");
   assert.deepEqual(run.problems, []);

@@ -128,6 +128,7 @@ Deno.test(`soak: ${SOAK_S} s at half capacity, Postgres restarted every ${RESTAR
       console.log(`  ${p}`);
     }
     assert.ok(restarts >= 1, "Postgres was never restarted");
+    assert.deepEqual(ledger.failedRequests, []);
     assert.deepEqual(ledger.badCallerAnswers, []);
     assert.equal(stillRefused, 0);
     assert.deepEqual(problems, []);

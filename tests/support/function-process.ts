@@ -156,7 +156,11 @@ export async function startFunctionsBehindDriver(
     driver,
     url: (slug) => running[slug].url,
     pids: Object.fromEntries(Object.entries(running).map(([slug, fn]) => [slug, fn.pid])),
-    logs: () => Object.values(running).map((fn) => fn.logs()).join(""),
+    // Each line prefixed with its function, to tell which process said it.
+    logs: () =>
+      Object.entries(running).flatMap(([slug, fn]) =>
+        fn.logs().split("\n").filter((line) => line !== "").map((line) => `${slug}: ${line}`)
+      ).join("\n"),
     stop: async () => {
       await Promise.all(Object.values(running).map((fn) => fn.stop()));
     },

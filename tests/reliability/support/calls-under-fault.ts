@@ -42,6 +42,12 @@ export interface CallLedger {
   callbacksRefused: number;
   /** Callbacks still unanswered 2xx when the run ended (before the final redelivery). */
   pendingCallbacks: Exchange[];
+  /**
+   * Requests that got no HTTP answer at all (a refused connection: a function
+   * process gone). Recorded, never left as a rejection nobody holds, which
+   * Deno would report against whichever test runs next.
+   */
+  failedRequests: string[];
   /** Callbacks still being delivered (see `settle`). */
   background: Promise<void>[];
   results: CallResult[];
@@ -57,6 +63,7 @@ export function newLedger(): CallLedger {
     callbacksRetried: 0,
     callbacksRefused: 0,
     pendingCallbacks: [],
+    failedRequests: [],
     background: [],
     results: [],
   };
@@ -72,17 +79,25 @@ const nextCaller = () =>
  * Its callbacks (recording, transcription, then the three statuses) go on in
  * the background, as Twilio sends them after the call, and are recorded when
  * answered (`settle` waits for them all): a caller never waits behind another
- * call's callbacks and their retries.
+ * call's callbacks and their retries. Never rejects: a request that got no
+ * answer is recorded in `failedRequests`.
  */
 export async function placeCall(driver: TwilioDriver, ledger: CallLedger): Promise<void> {
   const from = nextCaller();
-  const result = await driver.call({
-    from,
-    script: [{ press: "2" }, { speak: 6 }],
-    agent: "no-answer",
-    transcription: "after-recording-callback",
-    backgroundCallbacks: true,
-  });
+  let result: CallResult;
+  try {
+    result = await driver.call({
+      from,
+      script: [{ press: "2" }, { speak: 6 }],
+      agent: "no-answer",
+      transcription: "after-recording-callback",
+      backgroundCallbacks: true,
+    });
+  } catch (e) {
+    ledger.calls++;
+    ledger.failedRequests.push(`call from ${from}: ${e}`);
+    return;
+  }
   ledger.calls++;
   ledger.results.push(result);
   for (const ex of result.exchanges) {
@@ -113,7 +128,9 @@ export async function placeCall(driver: TwilioDriver, ledger: CallLedger): Promi
         ledger.pendingCallbacks.push(ex);
       }
     }
-  })();
+  })().catch((e) => {
+    ledger.failedRequests.push(`${result.callSid} callbacks: ${e}`);
+  });
   ledger.background.push(callbacks);
 }
 
