@@ -20,9 +20,10 @@ alter table public.rate_limit_state set (fillfactor = 50);
 
 /**
  * Deletes idle limiter keys (their state equals a fresh key's) and week-old
- * violation counts; returns keys removed. The keys go in one statement: without
- * an index on `tat`, batches would each scan the table again, and one
- * transaction held their row locks to the end anyway.
+ * violation counts; returns keys removed. p_batch sizes the violation counts'
+ * batches only. The keys go in one statement: without an index on `tat`,
+ * batches would each scan the table again, and one transaction held their row
+ * locks to the end anyway.
  */
 create or replace function public.rate_limit_cleanup(p_batch integer default 5000)
 returns integer
