@@ -22,7 +22,7 @@ select is((public.voice_menu_choice('CA' || repeat('5', 32), '', '', 'sales', '1
   '+15875550101', '+15875550102')->>'record')::boolean, false, 'a dial after 0 is not recorded');
 select is((select state::text from public.call_recording_consent where call_sid = 'CA' || repeat('5', 32)),
   'declined', 'a choice after 0 never turns consent into granted');
-select is((public.voice_dial_outcome('CA' || repeat('5', 32), '', '', 'no-answer', 0, 'k-5c')->>'voicemail_allowed')::boolean,
+select is((public.voice_dial_outcome('CA' || repeat('5', 32), '', '', 'no-answer', 0)->>'voicemail_allowed')::boolean,
   false, 'after 0, an unanswered dial allows no voicemail');
 
 -- The opt-out choice for a caller who pressed 0 earlier declines on its own too.
@@ -41,7 +41,7 @@ select is((select state::text || '/' || basis from public.call_recording_consent
 -- Without a 0, an answered choice is implied consent, and a voicemail is allowed.
 select public.voice_frontdoor_answer('CA' || repeat('8', 32), '', '+15875558888', '+15877428885', 'v2');
 select public.voice_menu_choice('CA' || repeat('8', 32), '', '', 'support', '2', 1, 'k-8a', '+15875550101', '+15875550102');
-select is((public.voice_dial_outcome('CA' || repeat('8', 32), '', '', 'busy', 0, 'k-8b')->>'voicemail_allowed')::boolean,
+select is((public.voice_dial_outcome('CA' || repeat('8', 32), '', '', 'busy', 0)->>'voicemail_allowed')::boolean,
   true, 'with implied consent an unanswered dial goes to voicemail');
 
 select * from finish();

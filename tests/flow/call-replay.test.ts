@@ -91,3 +91,27 @@ Deno.test("flow: one token on two calls' recording callbacks → both voicemails
                              where call_sid in (${a}, ${b}) and event_type = 'voicemail.recorded'`;
   assert.equal(n, 2);
 });
+
+Deno.test("flow: the Dial action's natural key is its call: its answer on the call row, no idempotency key", async () => {
+  const call = await driver.call({
+    from: newCaller(),
+    script: [{ press: "2" }],
+    agent: "no-answer",
+  });
+  const dial = call.exchanges.find((e) => e.url.includes("/voice-action?dept="))!;
+  const [row] = await sql`select dial_call_status, dial_answer from public.call_logs
+                           where call_sid = ${call.callSid}`;
+  assert.equal(row.dial_call_status, "no-answer");
+  assert.deepEqual(row.dial_answer, { screening_accepted: false, voicemail_allowed: true });
+  const [{ n }] = await sql`select count(*)::int as n from public.idempotency_keys
+                             where scope = 'voice-action' and fingerprint like ${
+    call.callSid + "%"
+  }`;
+  assert.equal(n, 0, "no idempotency key for a call step");
+  // Redelivered with another outcome (Twilio sends one per Dial): the first answer stands.
+  const other = await driver.post(dial.url, { ...dial.params, DialCallStatus: "busy" });
+  assert.equal(other.body, dial.body);
+  assert.deepEqual((await callRows(call.callSid)).events.filter((e) => e === "dial.outcome"), [
+    "dial.outcome",
+  ]);
+});

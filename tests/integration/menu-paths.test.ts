@@ -100,7 +100,7 @@ async function walk(inputs: string[]): Promise<PathResult> {
         ended = decision.kind;
         if (decision.kind === "dial") {
           const [{ r: outcome }] = await tx`select public.voice_dial_outcome(
-            ${callSid}, ${from}, ${HOTLINE}, 'no-answer', 0, ${key()}) as r`;
+            ${callSid}, ${from}, ${HOTLINE}, 'no-answer', 0) as r`;
           const next = decideAfterDial({
             status: "no-answer",
             screeningAccepted: outcome.screening_accepted,

@@ -9,7 +9,6 @@ import {
   isCacheableStatus,
   requestFingerprint,
   responseForClaim,
-  webhookIdempotencyKey,
 } from "../../supabase/functions/_shared/platform/idempotency.ts";
 import { renderTwiml } from "../../supabase/functions/_shared/twilio/twiml.ts";
 
@@ -31,41 +30,6 @@ Deno.test("rate limit: HTTP refusal is 429 with Retry-After and a JSON error", a
 
 Deno.test("rate limit: a voice call over the limit is rejected busy, unanswered", () => {
   assert.match(renderTwiml(rejectBusyTwiml()), /<Response><Reject reason="busy"\/><\/Response>/);
-});
-
-Deno.test("idempotency: a webhook's key is CallSid + step + a hash of what its signature covers", async () => {
-  const webhook = (params: string, query = "dept=sales") => ({
-    slug: "voice-action",
-    query: new URLSearchParams(query),
-    params: new URLSearchParams(params),
-  });
-  const key = await webhookIdempotencyKey(
-    webhook("CallSid=CA1&DialCallStatus=busy"),
-    "CA1",
-    "dial",
-  );
-  assert.match(key, /^CA1:dial:[0-9a-f]{64}$/);
-  // The parameter order does not matter (the signature sorts them) ...
-  assert.equal(
-    await webhookIdempotencyKey(webhook("DialCallStatus=busy&CallSid=CA1"), "CA1", "dial"),
-    key,
-  );
-  // ... but every signed value and our query string do.
-  assert.notEqual(
-    await webhookIdempotencyKey(webhook("CallSid=CA1&DialCallStatus=no-answer"), "CA1", "dial"),
-    key,
-  );
-  assert.notEqual(
-    await webhookIdempotencyKey(
-      webhook("CallSid=CA1&DialCallStatus=busy", "dept=support"),
-      "CA1",
-      "dial",
-    ),
-    key,
-  );
-  // Whatever the sizes, the key fits idempotency_keys.key (255).
-  const long = await webhookIdempotencyKey(webhook("x=1"), "C".repeat(300), "s".repeat(300));
-  assert.ok(long.length <= 255, `${long.length}`);
 });
 
 Deno.test("idempotency: 5xx, 429 and 401 are never cached", () => {

@@ -9,7 +9,6 @@ import { callParties, intParam, requireCallSid, runStep } from "../_shared/call/
 import { afterDialTwiml, screeningTwiml, toFallbackTwiml } from "../_shared/call/twiml.ts";
 import { optOutQuery, parseMenuState } from "../_shared/call/menu.ts";
 import { decideAfterDial, parseDialCallStatus } from "../_shared/call/dial-outcome.ts";
-import { webhookIdempotencyKey } from "../_shared/platform/idempotency.ts";
 import { param } from "../_shared/twilio/form.ts";
 import { inlineSql } from "../_shared/platform/sql-literal.ts";
 import { serveTwilioWebhook } from "../_shared/twilio/webhook.ts";
@@ -44,14 +43,13 @@ Deno.serve(serveTwilioWebhook({
     const callSid = requireCallSid(ctx);
     const { from, to } = callParties(ctx);
     const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
-    const key = await webhookIdempotencyKey(ctx, callSid, "dial");
+    // One <Dial> per call: the CallSid is the step's natural key (voice_dial_outcome).
     const saved = await runStep<{ screening_accepted: boolean; voicemail_allowed: boolean }>(
       ctx,
       inlineSql`select public.voice_dial_outcome(
             ${callSid}, ${from}, ${to}, ${status ?? null}, ${
         intParam(ctx.params, "DialCallDuration")
-      },
-            ${key}) as r`,
+      }) as r`,
     );
     const next = decideAfterDial({ status, screeningAccepted: saved.screening_accepted === true });
     return {

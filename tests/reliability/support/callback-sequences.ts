@@ -7,8 +7,8 @@
  * A sequence is replayed in two ways:
  * - over HTTP, through the real functions (`TwilioDriver.post`);
  * - straight to the SQL step functions, with the arguments each function's
- *   index.ts passes (normalised at the edge by the same module; the dial
- *   step keyed by the same `webhookIdempotencyKey`, the menu by its step).
+ *   index.ts passes (normalised at the edge by the same module; every step
+ *   keyed by its call, the menu's also by its step).
  *   Every state change a webhook makes is that
  *   one SQL call (one round trip per webhook, docs/telephony.md): repeats,
  *   order and concurrency are decided in SQL, under its row locks and unique
@@ -19,7 +19,6 @@
 import type { Sql } from "../../../supabase/functions/_shared/platform/db.ts";
 import { normaliseWebhookParams } from "../../../supabase/functions/_shared/twilio/edge-validation.ts";
 import { statusBatchStatement } from "../../../supabase/functions/_shared/call/status-writes.ts";
-import { webhookIdempotencyKey } from "../../../supabase/functions/_shared/platform/idempotency.ts";
 import { parseStatusCallback } from "../../../supabase/functions/_shared/call/lifecycle.ts";
 import {
   decideMenu,
@@ -305,7 +304,6 @@ export async function applyOverSql(sql: Sql, webhook: Webhook): Promise<void> {
   const callSid = p("CallSid")!;
   const from = p("From") ?? "";
   const to = p("To") ?? "";
-  const signed = { slug: webhook.slug, query, params };
   switch (webhook.slug) {
     case "voice-frontdoor": {
       await sql`select public.voice_frontdoor_answer(${callSid}, ${p("AccountSid") ?? ""},
@@ -326,10 +324,9 @@ export async function applyOverSql(sql: Sql, webhook: Webhook): Promise<void> {
         await sql`select public.voice_screening_accept(${query.get("call")})`;
         return;
       }
-      const key = await webhookIdempotencyKey(signed, callSid, "dial");
       await sql`select public.voice_dial_outcome(${callSid}, ${from}, ${to},
                 ${parseDialCallStatus(p("DialCallStatus")) ?? null},
-                ${intParam(params, "DialCallDuration")}, ${key})`;
+                ${intParam(params, "DialCallDuration")})`;
       return;
     }
     case "voice-voicemail": {

@@ -7,46 +7,15 @@
  * - a holder that crashed loses its lease; a later retry takes the key over
  *   (and is told so, to skip side effects its predecessor completed).
  *
- * The Twilio webhook that uses a key (the Dial action; the other steps have
- * natural keys, docs/telephony.md) keys on what Twilio's signature covers:
- * the call, the step, and a SHA-256 of the signed request (our URL's slug and query, and every
- * form parameter, as the signature orders them). `I-Twilio-Idempotency-Token`
- * is not signed, so it is not used at all: a replayed capture with a fresh
- * token is still the same key (no second side effect, no second rate-limit
- * take), and two calls sending the same token can never share a key (no
- * callback answered from another call's stored result). The key is claimed
- * and completed inside the step's one SQL function (see the call-flow SQL).
+ * For HTTP APIs (provisioning, onboarding). No Twilio webhook uses a key:
+ * each call step is keyed by its call (docs/telephony.md, "Idempotency of
+ * the steps"), and `I-Twilio-Idempotency-Token` is not signed, so it is
+ * never trusted.
  */
 import { type Sql, timedQuery } from "./db.ts";
-import { signedPayload } from "../twilio/signature.ts";
-
-/** The part of a webhook that its signature covers (the public base URL aside, fixed per deployment). */
-export interface SignedWebhook {
-  slug: string;
-  /** Our own query string on the URL Twilio called. */
-  query: URLSearchParams;
-  /** Twilio's form parameters. */
-  params: URLSearchParams;
-}
 
 const hex = (bytes: ArrayBuffer) =>
   [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
-
-/**
- * The idempotency key of a Twilio webhook: `CallSid:step:sha256(signed request)`.
- * A Twilio redelivery resends the same signed request, so it gets the same key.
- */
-export async function webhookIdempotencyKey(
-  webhook: SignedWebhook,
-  callSid: string,
-  step: string,
-): Promise<string> {
-  const query = webhook.query.toString();
-  const payload = signedPayload(`${webhook.slug}${query ? `?${query}` : ""}`, webhook.params);
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(payload));
-  // CallSid (34, cut at 64) + step (cut at 64) + digest (64) fit the key column's 255 characters.
-  return `${callSid.slice(0, 64)}:${step.slice(0, 64)}:${hex(digest)}`;
-}
 
 /** 5xx, 429 and 401 say "try again", so they are never replayed. */
 export function isCacheableStatus(status: number): boolean {
