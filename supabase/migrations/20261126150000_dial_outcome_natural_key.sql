@@ -15,8 +15,10 @@ drop function public.voice_dial_outcome(text, text, text, text, integer, text);
 
 /**
  * voice-action, after the Dial: stores its outcome once per call and returns
- * whether an agent accepted at screening and whether the caller may leave a
- * voicemail (implied consent). A redelivery returns the first answer.
+ * it (the stored dial_call_status), whether an agent accepted at screening,
+ * and whether the caller may leave a voicemail (implied consent). A
+ * redelivery, even one naming another status, returns the first answer: what
+ * the caller is told next is decided from it.
  */
 create function public.voice_dial_outcome(
   p_call_sid text,
@@ -40,7 +42,8 @@ begin
   update public.call_logs
      set dial_call_status = p_dial_call_status,
          dial_duration_seconds = p_dial_duration,
-         dial_answer = jsonb_build_object('screening_accepted', screening_accepted_at is not null,
+         dial_answer = jsonb_build_object('dial_call_status', p_dial_call_status,
+                                          'screening_accepted', screening_accepted_at is not null,
                                           'voicemail_allowed', coalesce(v_consent = 'granted', false))
    where call_sid = p_call_sid and dial_answer is null
   returning dial_answer into v_answer;
@@ -57,3 +60,13 @@ end
 $$;
 
 revoke execute on function public.voice_dial_outcome(text, text, text, text, integer) from public, anon, authenticated;
+
+-- Dials answered by the old function in the last day (its keys' lifetime)
+-- keep their answer: a late redelivery gets it from the call row now.
+update public.call_logs c
+   set dial_answer = k.response || jsonb_build_object('dial_call_status', c.dial_call_status)
+  from (select distinct on (fingerprint) fingerprint, response
+          from public.idempotency_keys
+         where scope = 'voice-action' and state = 'done' and fingerprint like '%:dial'
+         order by fingerprint, completed_at) k
+ where k.fingerprint = c.call_sid || ':dial' and c.dial_answer is null;

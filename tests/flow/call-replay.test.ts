@@ -1,7 +1,7 @@
 /**
  * `I-Twilio-Idempotency-Token` is not signed: anyone holding a captured signed
- * request can send it again with any token. Deduplication rests on what the
- * signature covers (the call, the step, the signed parameters).
+ * request can send it again with any token. Deduplication rests on each
+ * step's natural key (the call, and the menu's step), never on the token.
  */
 import assert from "node:assert/strict";
 import { callRows, hotline, newCaller, sql } from "./hotline.ts";
@@ -92,26 +92,20 @@ Deno.test("flow: one token on two calls' recording callbacks → both voicemails
   assert.equal(n, 2);
 });
 
-Deno.test("flow: the Dial action's natural key is its call: its answer on the call row, no idempotency key", async () => {
-  const call = await driver.call({
-    from: newCaller(),
-    script: [{ press: "2" }],
-    agent: "no-answer",
-  });
+Deno.test("flow: the Dial outcome answers once per call: a redelivery naming another status hears the first answer", async () => {
+  const call = await driver.call({ from: newCaller(), script: [{ press: "1" }], agent: "accepts" });
   const dial = call.exchanges.find((e) => e.url.includes("/voice-action?dept="))!;
-  const [row] = await sql`select dial_call_status, dial_answer from public.call_logs
-                           where call_sid = ${call.callSid}`;
-  assert.equal(row.dial_call_status, "no-answer");
-  assert.deepEqual(row.dial_answer, { screening_accepted: false, voicemail_allowed: true });
+  // Connected and accepted: the caller hears goodbye.
+  const other = await driver.post(dial.url, { ...dial.params, DialCallStatus: "busy" });
+  assert.equal(other.status, 200);
+  assert.equal(other.body, dial.body, "the redelivery is told what the first delivery was told");
+  const rows = await callRows(call.callSid);
+  assert.equal(rows.call.dial_call_status, "completed");
+  assert.deepEqual(rows.events.filter((e) => e === "dial.outcome"), ["dial.outcome"]);
+  // The call row is the record: the Dial action writes no idempotency key (issue 11).
   const [{ n }] = await sql`select count(*)::int as n from public.idempotency_keys
                              where scope = 'voice-action' and fingerprint like ${
     call.callSid + "%"
   }`;
-  assert.equal(n, 0, "no idempotency key for a call step");
-  // Redelivered with another outcome (Twilio sends one per Dial): the first answer stands.
-  const other = await driver.post(dial.url, { ...dial.params, DialCallStatus: "busy" });
-  assert.equal(other.body, dial.body);
-  assert.deepEqual((await callRows(call.callSid)).events.filter((e) => e === "dial.outcome"), [
-    "dial.outcome",
-  ]);
+  assert.equal(n, 0);
 });

@@ -42,15 +42,22 @@ Deno.serve(serveTwilioWebhook({
 
     const callSid = requireCallSid(ctx);
     const { from, to } = callParties(ctx);
-    const status = parseDialCallStatus(param(ctx.params, "DialCallStatus"));
-    // One <Dial> per call: the CallSid is the step's natural key (voice_dial_outcome).
-    const saved = await runStep<{ screening_accepted: boolean; voicemail_allowed: boolean }>(
+    // One <Dial> per call: the CallSid is the step's natural key
+    // (voice_dial_outcome), and what follows is decided from the stored outcome,
+    // so a redelivery hears what the first delivery heard.
+    const saved = await runStep<{
+      dial_call_status: string | null;
+      screening_accepted: boolean;
+      voicemail_allowed: boolean;
+    }>(
       ctx,
       inlineSql`select public.voice_dial_outcome(
-            ${callSid}, ${from}, ${to}, ${status ?? null}, ${
+            ${callSid}, ${from}, ${to},
+            ${parseDialCallStatus(param(ctx.params, "DialCallStatus")) ?? null}, ${
         intParam(ctx.params, "DialCallDuration")
       }) as r`,
     );
+    const status = parseDialCallStatus(saved.dial_call_status ?? undefined);
     const next = decideAfterDial({ status, screeningAccepted: saved.screening_accepted === true });
     return {
       twiml: afterDialTwiml(base, next, saved.voicemail_allowed),

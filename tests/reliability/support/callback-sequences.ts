@@ -295,7 +295,7 @@ const matching = (value: string | undefined, format: RegExp) =>
 
 /**
  * Applies one webhook with the SQL call its function makes (see the module
- * comment): the same normalisation, key and arguments as its index.ts.
+ * comment): the same normalisation and arguments as its index.ts.
  */
 export async function applyOverSql(sql: Sql, webhook: Webhook): Promise<void> {
   const { params } = normaliseWebhookParams(new URLSearchParams(webhook.params));

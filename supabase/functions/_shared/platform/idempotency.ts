@@ -7,7 +7,7 @@
  * - a holder that crashed loses its lease; a later retry takes the key over
  *   (and is told so, to skip side effects its predecessor completed).
  *
- * For HTTP APIs (provisioning, onboarding). No Twilio webhook uses a key:
+ * For the HTTP API (number provisioning). No Twilio webhook uses a key:
  * each call step is keyed by its call (docs/telephony.md, "Idempotency of
  * the steps"), and `I-Twilio-Idempotency-Token` is not signed, so it is
  * never trusted.
