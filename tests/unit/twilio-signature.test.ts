@@ -7,6 +7,7 @@ import twilio from "twilio";
 import {
   computeTwilioSignature,
   publicWebhookUrl,
+  urlVariants,
   validateTwilioSignature,
 } from "../../supabase/functions/_shared/twilio/signature.ts";
 
@@ -338,6 +339,21 @@ Deno.test("signature: the URL variants accepted are exactly twilio-node's", asyn
   }
   // The comparison covered both answers, not only refusals.
   assert.ok(accepted > received.length, `only ${accepted} accepted`);
+});
+
+Deno.test("signature: the URL as received is tried first, so a genuine webhook costs one HMAC", () => {
+  for (
+    const url of [
+      "http://127.0.0.1:54321/functions/v1/voice-status",
+      "https://hotline.example/functions/v1/voice-frontdoor",
+      "https://hotline.example:443/functions/v1/voice-action?dept=sales",
+    ]
+  ) {
+    const variants = urlVariants(url);
+    assert.equal(variants[0], url);
+    // The same two URLs as twilio-node's first try, whatever the order.
+    assert.equal(variants.length, 2, variants.join(" "));
+  }
 });
 
 Deno.test("signature: a port appended to a URL that already has one is refused", async () => {
