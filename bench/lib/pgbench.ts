@@ -66,6 +66,14 @@ export const CALL_ROW_SCRIPTS: Record<string, string> = {
      values (${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}) on conflict do nothing;\n`,
 };
 
+/** voice_voicemail_save as voice-voicemail calls it; `transcription`: its last three arguments. */
+function voicemailSaveScript(transcription: string | null): string {
+  return PRELUDE +
+    `select public.voice_voicemail_save(${CALL_SID}, ${FROM}, ${HOTLINE}, 'RE' || lpad(to_hex(:n), 32, 'b'), 'https://api.twilio.com/r', 12, ${
+      transcription ?? "null, null, null"
+    });\n`;
+}
+
 /** Each hot-path step's one SQL call, with the arguments its function passes. */
 export const STEP_SCRIPTS: Record<string, string> = {
   "voice-frontdoor": PRELUDE +
@@ -74,8 +82,12 @@ export const STEP_SCRIPTS: Record<string, string> = {
     `select public.voice_menu_choice(${CALL_SID}, ${FROM}, ${HOTLINE}, 'sales', '1', 1, '1:0', '+15875550101', '+15875550102');\n`,
   "voice-status": PRELUDE +
     `select public.voice_status_apply(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, 'completed', 'completed', 3, now(), 42);\n`,
-  "voice-voicemail (recording)": PRELUDE +
-    `select public.voice_voicemail_save(${CALL_SID}, ${FROM}, ${HOTLINE}, 'RE' || lpad(to_hex(:n), 32, 'b'), 'https://api.twilio.com/r', 12, null, null, null);\n`,
+  // Record's action and the recording callback store the same fields.
+  "voice-voicemail (recorded)": voicemailSaveScript(null),
+  "voice-voicemail (recording)": voicemailSaveScript(null),
+  "voice-voicemail (transcription)": voicemailSaveScript(
+    "'TR' || lpad(to_hex(:n), 32, 'c'), 'completed', 'Hi, this is about my order, please call me back.'",
+  ),
 };
 
 /**

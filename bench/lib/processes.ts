@@ -54,11 +54,40 @@ export function residentMiB(pid: number): number {
 
 /** CPU time (user + system) a process has used so far, in milliseconds. */
 export function cpuMs(pid: number): number {
-  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  // Fields after the command name (which may hold spaces) start at field 3.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = statFields(pid);
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
   return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/** /proc/PID/stat from field 3 on (state, ppid, …): the command name may hold spaces. */
+function statFields(pid: number): string[] {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/**
+ * CPU time (user + system) of a Postgres cluster so far, in ms: its postmaster,
+ * the children it has reaped (a backend that exits during a run keeps
+ * counting, in the postmaster's cutime/cstime) and every live child.
+ */
+export function clusterCpuMs(postmasterPid: number): number {
+  const fields = statFields(postmasterPid);
+  let ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    try {
+      const child = statFields(Number(entry.name));
+      if (Number(child[1]) === postmasterPid) ticks += Number(child[11]) + Number(child[12]);
+    } catch { /* the process ended while we looked */ }
+  }
+  return ticks * 10; // USER_HZ is 100 on Linux
+}
+
+/** CPU time every process on the machine has used so far (user, nice, system, irq, softirq), in ms. */
+export function machineCpuMs(): number {
+  const ticks = Deno.readTextFileSync("/proc/stat").split("\n")[0].trim().split(/\s+/).slice(1)
+    .map(Number);
+  return (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) * 10;
 }
 
 /** Runs a command and returns its stdout; throws with its stderr when it fails. */

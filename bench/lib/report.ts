@@ -45,6 +45,13 @@ export interface CallPath {
   errors: number;
 }
 
+/** CPU per request over a saturation run, in ms: the server's process, Postgres's, the whole machine's. */
+export interface CpuPerRequest {
+  server: number;
+  postgres: number;
+  machine: number;
+}
+
 export interface SuiteResults {
   command: string;
   date: string;
@@ -95,7 +102,8 @@ export interface SuiteResults {
     label: string;
     via: "direct" | "gateway";
     levels: LoadResult[];
-    cpuMsPerRequest?: number;
+    /** CPU per request at saturation (direct runs, where the server's process is known). */
+    cpu?: CpuPerRequest;
     /** Callbacks per batch statement at saturation (voice-status, which coalesces). */
     meanBatch?: number;
   }[];
@@ -128,6 +136,10 @@ const pct = (x: number) => `${Math.round(x * 100)}%`;
 const row = (cells: (string | number)[]) => `| ${cells.join(" | ")} |`;
 const table = (head: string[], rows: (string | number)[][]) =>
   [row(head), row(head.map(() => "---")), ...rows.map(row)].join("\n");
+const cpuSplit = (c: CpuPerRequest) =>
+  `${f2(c.server)} ms in the server process + ${f2(c.postgres)} ms in Postgres + ${
+    f2(c.machine - c.server - c.postgres)
+  } ms elsewhere = ${f2(c.machine)} ms`;
 const verdict = (ok: boolean) => (ok ? "**met**" : "**missed**");
 const saturationOf = (r: { levels: LoadResult[] }) => r.levels[r.levels.length - 1];
 const halfOf = (r: { levels: LoadResult[] }) =>
@@ -136,7 +148,7 @@ const halfOf = (r: { levels: LoadResult[] }) =>
 /** The capacity model's figures, from the measured SQL cost and the call flow's webhook count. */
 export function capacityModel(r: SuiteResults) {
   const steps = Object.values(r.sql.steps);
-  // Harmonic mean: the cost of a webhook drawn evenly from the four steps.
+  // Harmonic mean: the cost of a webhook drawn evenly from the steps.
   const meanTps = steps.length / steps.reduce((sum, s) => sum + 1 / s.tps, 0);
   const perCore = meanTps / r.machine.cores;
   const webhooksPerCall = Math.max(...r.callPaths.map((p) => p.webhooks));
@@ -147,10 +159,10 @@ export function capacityModel(r: SuiteResults) {
   // Little's law: connections busy = rate × time each transaction holds one.
   const holdMs = Math.max(...steps.map((s) => s.latencyMs / r.clients)) * r.machine.cores;
   const cpu = r.e2e.filter((e) =>
-    e.via === "direct" && e.cpuMsPerRequest !== undefined && !e.label.startsWith("bare") &&
+    e.via === "direct" && e.cpu !== undefined && !e.label.startsWith("bare") &&
     !e.label.startsWith("naive")
   );
-  const edgeCpuMs = Math.max(...cpu.map((e) => e.cpuMsPerRequest!));
+  const edgeCpuMs = Math.max(...cpu.map((e) => e.cpu!.server));
   return {
     meanTps,
     perCore,
@@ -463,33 +475,38 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
         `no index, one statement. Work per webhook, not round trips, sets this figure.`,
     );
   }
-  const dbCpuMs = (label: string) => (r.machine.cores * 1000) / sqlPerSecond(label);
+  const naiveCpu = direct("naive peer (one insert)").cpu;
   for (const [label, goal] of [["voice-frontdoor", 0.8], ["voice-status", 1]] as const) {
     const d = direct(label);
     const got = saturationOf(d).throughput;
     if (got / naive.throughput >= goal) continue;
-    const fnCpu = d.cpuMsPerRequest ?? 0;
-    const bound = (r.machine.cores * 1000) / (fnCpu + dbCpuMs(label));
+    const sqlAlone = `its SQL alone${
+      label === "voice-status" && statusBatch
+        ? `, in batches of ${statusBatch.size} as its coalescer sent them at saturation,`
+        : ""
+    } reaches ${n0(sqlPerSecond(label))}/s in pgbench, ${
+      pct(sqlPerSecond(label) / naive.throughput)
+    } of the naive peer${
+      sqlPerSecond(label) < naive.throughput * goal
+        ? ", so the function cannot reach the goal before its SQL does"
+        : ""
+    }.`;
+    // With every core busy, throughput is cores / CPU per request: the totals' ratio predicts the goal's.
+    const cpu = d.cpu && naiveCpu
+      ? ` CPU per webhook at saturation, measured: ${cpuSplit(d.cpu)}; the naive peer's: ${
+        cpuSplit(naiveCpu)
+      }. With both cores busy, throughput is cores / CPU per request: ${
+        pct(naiveCpu.machine / d.cpu.machine)
+      } of the naive peer by CPU, ${pct(got / naive.throughput)} measured. Postgres alone spends ${
+        f2(d.cpu.postgres / naiveCpu.postgres)
+      }× the naive peer's CPU per webhook, the function process ${
+        f2(d.cpu.server / naiveCpu.server)
+      }×.`
+      : "";
     limits.push(
       `\`${label}\` direct at ${pct(got / naive.throughput)} of the naive peer (goal ${
         pct(goal)
-      }): its SQL alone${
-        label === "voice-status" && statusBatch
-          ? `, in batches of ${statusBatch.size} as its coalescer sent them at saturation,`
-          : ""
-      } reaches ${n0(sqlPerSecond(label))}/s in pgbench, ${
-        pct(sqlPerSecond(label) / naive.throughput)
-      } of the naive peer${
-        sqlPerSecond(label) < naive.throughput * goal
-          ? ", so the function cannot reach the goal before its SQL does"
-          : ""
-      }. ` +
-        `CPU per webhook: ${f2(fnCpu)} ms in the function process (the naive peer: ${
-          f2(direct("naive peer (one insert)").cpuMsPerRequest ?? 0)
-        } ms) plus about ${
-          f2(dbCpuMs(label))
-        } ms in Postgres (${r.machine.cores} cores / pgbench tps); ` +
-        `on ${r.machine.cores} cores that bounds it at ~${n0(bound)}/s; measured ${n0(got)}/s.`,
+      }): ${sqlAlone}${cpu}`,
     );
   }
   // The smallest write a step makes, alone: what the call table's integrity costs.
@@ -603,12 +620,24 @@ row (as it would for a call whose first webhook was lost): a conservative figure
 
 ${levels}
 
-Edge CPU per request (the function process's user+system time over the saturation run):
+CPU per request over each direct saturation run, in ms (user + system time from \`/proc\`: the
+server's process; every process of this run's Postgres cluster; the whole machine, whose remainder is
+the load generator and the kernel's share of the sockets). With both cores busy, throughput is cores
+divided by the machine's CPU per request, so this table says where each target's time goes:
+
 ${
-    r.e2e.filter((e) => e.cpuMsPerRequest !== undefined).map((e) =>
-      `${e.label} ${e.cpuMsPerRequest!.toFixed(2)} ms`
-    ).join("; ")
-  }.
+    table(
+      ["target", "server process", "Postgres", "rest (wrk, kernel)", "machine", "req/s"],
+      r.e2e.filter((e) => e.cpu !== undefined).map((e) => [
+        e.label,
+        f2(e.cpu!.server),
+        f2(e.cpu!.postgres),
+        f2(e.cpu!.machine - e.cpu!.server - e.cpu!.postgres),
+        f2(e.cpu!.machine),
+        n0(saturationOf(e).throughput),
+      ]),
+    )
+  }
 
 ## Cold start
 
@@ -661,8 +690,8 @@ more than 50, proving the harness sees lost updates.
 
 ## Memory
 
-Each hot-path function in a fresh process, offered half of its own saturation divided by four (the four
-run at once and share the machine): 20 s of warm-up, then the resident size (VmRSS) at the start and at
+Each hot-path webhook's function in a fresh process of its own, offered half of its own saturation
+divided by ${r.memory.length} (the ${r.memory.length} run at once and share the machine): 20 s of warm-up, then the resident size (VmRSS) at the start and at
 the end of ${r.memorySeconds} s more.${
     r.machine.functionV8Flags?.length
       ? ` Every process ran with \`${
@@ -682,7 +711,7 @@ ${paths}
 
 - A call costs at most **${cap.webhooksPerCall} webhooks** (the longest path above; conservative: the voicemail prompt and
   agent screening webhooks do no database work, and every webhook is charged as one SQL step).
-- One webhook's SQL costs the harmonic mean of the four steps: ${
+- One webhook's SQL costs the harmonic mean of the ${Object.keys(r.sql.steps).length} steps: ${
     n0(cap.meanTps)
   } webhooks/s on this ${r.machine.cores}-core
   machine, **${

@@ -21,7 +21,17 @@ export interface HotPathStep {
 const hex32 = (prefix: string, n: number, salt: string) =>
   prefix + (salt + n.toString(16)).padStart(32, "0").slice(-32);
 
-/** The four hot-path webhooks the suite drives, as the real call flow sends them. */
+/** A voicemail's recording, as Record's action and both voicemail callbacks carry it. */
+const recordingFields = (i: number) => ({
+  RecordingSid: hex32("RE", i, "b0"),
+  RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/${hex32("RE", i, "b0")}`,
+  RecordingDuration: "12",
+});
+
+/**
+ * The hot-path webhooks the suite drives, as the real call flow sends them:
+ * the call's steps, its status callbacks, and the voicemail's three webhooks.
+ */
 export const HOT_PATH: HotPathStep[] = [
   {
     slug: "voice-frontdoor",
@@ -49,16 +59,31 @@ export const HOT_PATH: HotPathStep[] = [
   },
   {
     slug: "voice-voicemail",
+    label: "voice-voicemail (recorded)",
+    // Record's action: the caller is still on the line and hears the goodbye.
+    query: "event=recorded",
+    fields: (i) => ({ CallStatus: "in-progress", ...recordingFields(i) }),
+  },
+  {
+    slug: "voice-voicemail",
     label: "voice-voicemail (recording)",
     query: "event=recording",
     fields: (i) => ({
       CallStatus: "completed",
-      RecordingSid: hex32("RE", i, "b0"),
-      RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/${
-        hex32("RE", i, "b0")
-      }`,
-      RecordingDuration: "12",
+      ...recordingFields(i),
       RecordingStatus: "completed",
+    }),
+  },
+  {
+    slug: "voice-voicemail",
+    label: "voice-voicemail (transcription)",
+    query: "event=transcription",
+    fields: (i) => ({
+      CallStatus: "completed",
+      ...recordingFields(i),
+      TranscriptionSid: hex32("TR", i, "c0"),
+      TranscriptionStatus: "completed",
+      TranscriptionText: "Hi, this is about my order, please call me back this afternoon.",
     }),
   },
 ];
