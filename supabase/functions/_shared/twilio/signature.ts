@@ -170,7 +170,8 @@ async function anyMatches(
 /**
  * True when `signature` is Twilio's for this request under any of the auth
  * tokens (the current one and, during a rotation, the previous one). The URL
- * variants tried are twilio-node's, in its order. For JSON-body webhooks the
+ * variants tried are twilio-node's (the URL as received first, see
+ * urlVariants). For JSON-body webhooks the
  * URL carries `bodySHA256`: the URL alone is signed, and the body must hash
  * to that value.
  */
