@@ -308,13 +308,12 @@ async function rampUp(
   const pool = (rate: number) => Math.ceil(rate * SECONDS * 1.3) + 1000;
   const requestsFile = await freshWebhooks(t.step, pool(4000));
   if (t.batchStatement) await admin`select pg_stat_statements_reset()`;
-  const postmaster = await postmasterPid();
-  // Read around the saturation run only when the server's own process is known (direct runs).
-  const reading = () => ({
-    server: t.pid ? cpuMs(t.pid) : 0,
-    postgres: clusterCpuMs(postmaster),
-    machine: machineCpuMs(),
-  });
+  // Read around the saturation run when the server's own process is known (direct runs).
+  const postmaster = t.pid ? await postmasterPid() : undefined;
+  const reading = () =>
+    t.pid && postmaster
+      ? { server: cpuMs(t.pid), postgres: clusterCpuMs(postmaster), machine: machineCpuMs() }
+      : undefined;
   const before = reading();
   const saturation = await loadLevel({
     url: t.url,
@@ -324,14 +323,17 @@ async function rampUp(
     seconds: SECONDS,
   });
   const after = reading();
-  const perRequest = (k: keyof CpuPerRequest) => (after[k] - before[k]) / saturation.requests;
-  const cpu = t.pid
-    ? {
+  let cpu: CpuPerRequest | undefined;
+  if (before && after) {
+    const perRequest = (k: keyof typeof before) => (after[k] - before[k]) / saturation.requests;
+    const seconds = saturation.requests / saturation.throughput;
+    cpu = {
       server: perRequest("server"),
       postgres: perRequest("postgres"),
       machine: perRequest("machine"),
-    }
-    : undefined;
+      busy: (after.machine - before.machine) / (seconds * 1000 * navigator.hardwareConcurrency),
+    };
+  }
   let meanBatch: number | undefined;
   if (t.batchStatement) {
     const [{ calls }] = await admin`
@@ -414,39 +416,52 @@ async function callPaths(): Promise<CallPath[]> {
   return out;
 }
 
-/** RSS of each hot-path function at the start and end of a run at half of its saturation. */
+/**
+ * RSS of each hot-path function at the start and end of a run at half
+ * capacity: one process per function (the voicemail's three webhooks share
+ * theirs, as deployed), every step offered half its own saturation divided by
+ * the number of steps, all at once.
+ */
 async function memoryRun(saturation: Record<string, number>) {
-  const fns = await Promise.all(HOT_PATH.map((s) => startFunction(s.slug)));
+  const slugs = [...new Set(HOT_PATH.map((s) => s.slug))];
+  const fns = new Map<string, ServerProcess>();
+  for (const slug of slugs) fns.set(slug, await startFunction(slug));
   try {
-    // The steps share the machine: each is offered half its own saturation divided by their number.
     const atHalf = (seconds: number) =>
       Promise.all(HOT_PATH.map(async (s, i) => {
         const rate = saturation[s.label] / 2 / HOT_PATH.length;
-        return loadLevel({
-          url: `http://127.0.0.1:${fns[i].port}`,
-          requestsFile: await freshWebhooks(s, Math.ceil(rate * seconds * 1.2) + 500),
-          runTag: `mem-${i}-${runCounter}`,
-          connections: 4,
-          seconds,
-          rate,
-        });
+        return {
+          slug: s.slug,
+          load: await loadLevel({
+            url: `http://127.0.0.1:${fns.get(s.slug)!.port}`,
+            requestsFile: await freshWebhooks(s, Math.ceil(rate * seconds * 1.2) + 500),
+            runTag: `mem-${i}-${runCounter}`,
+            connections: 4,
+            seconds,
+            rate,
+          }),
+        };
       }));
+    const rss = () => new Map(slugs.map((slug) => [slug, residentMiB(fns.get(slug)!.pid)]));
     // A warm-up at the same load first (modules loaded, pool open, JIT and heap
     // grown to their working size): the start figure is of a process in service.
     await atHalf(WARM_UP_SECONDS);
-    const start = fns.map((f) => residentMiB(f.pid));
+    const start = rss();
     const results = await atHalf(MEMORY_SECONDS);
-    const end = fns.map((f) => residentMiB(f.pid));
-    return HOT_PATH.map((s, i) => ({
-      fn: s.label,
-      startMiB: start[i],
-      endMiB: end[i],
-      throughput: results[i].throughput,
-      errors: results[i].errors,
-      wrapped: results[i].wrapped,
-    }));
+    const end = rss();
+    return slugs.map((slug) => {
+      const loads = results.filter((r) => r.slug === slug).map((r) => r.load);
+      return {
+        fn: slug,
+        startMiB: start.get(slug)!,
+        endMiB: end.get(slug)!,
+        throughput: loads.reduce((a, l) => a + l.throughput, 0),
+        errors: loads.reduce((a, l) => a + l.errors, 0),
+        wrapped: loads.reduce((a, l) => a + l.wrapped, 0),
+      };
+    });
   } finally {
-    await Promise.all(fns.map((f) => f.stop()));
+    for (const f of fns.values()) await f.stop();
   }
 }
 

@@ -66,12 +66,17 @@ export const CALL_ROW_SCRIPTS: Record<string, string> = {
      values (${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}) on conflict do nothing;\n`,
 };
 
-/** voice_voicemail_save as voice-voicemail calls it; `transcription`: its last three arguments. */
-function voicemailSaveScript(transcription: string | null): string {
+/**
+ * voice_voicemail_save as voice-voicemail calls it: with the recording's
+ * duration (Record's action, the recording callback), or with a transcription
+ * (its callback carries no duration).
+ */
+function voicemailSaveScript(fields: { duration: number } | { transcription: string }): string {
+  const rest = "duration" in fields
+    ? `${fields.duration}, null, null, null`
+    : `null, ${fields.transcription}`;
   return PRELUDE +
-    `select public.voice_voicemail_save(${CALL_SID}, ${FROM}, ${HOTLINE}, 'RE' || lpad(to_hex(:n), 32, 'b'), 'https://api.twilio.com/r', 12, ${
-      transcription ?? "null, null, null"
-    });\n`;
+    `select public.voice_voicemail_save(${CALL_SID}, ${FROM}, ${HOTLINE}, 'RE' || lpad(to_hex(:n), 32, 'b'), 'https://api.twilio.com/r', ${rest});\n`;
 }
 
 /** Each hot-path step's one SQL call, with the arguments its function passes. */
@@ -83,11 +88,12 @@ export const STEP_SCRIPTS: Record<string, string> = {
   "voice-status": PRELUDE +
     `select public.voice_status_apply(${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}, 'completed', 'completed', 3, now(), 42);\n`,
   // Record's action and the recording callback store the same fields.
-  "voice-voicemail (recorded)": voicemailSaveScript(null),
-  "voice-voicemail (recording)": voicemailSaveScript(null),
-  "voice-voicemail (transcription)": voicemailSaveScript(
-    "'TR' || lpad(to_hex(:n), 32, 'c'), 'completed', 'Hi, this is about my order, please call me back.'",
-  ),
+  "voice-voicemail (recorded)": voicemailSaveScript({ duration: 12 }),
+  "voice-voicemail (recording)": voicemailSaveScript({ duration: 12 }),
+  "voice-voicemail (transcription)": voicemailSaveScript({
+    transcription:
+      "'TR' || lpad(to_hex(:n), 32, 'c'), 'completed', 'Hi, this is about my order, please call me back.'",
+  }),
 };
 
 /**

@@ -4,6 +4,7 @@ import type { RateLimitComparison } from "../rate-limit.bench.ts";
 import type { LoadResult } from "./load.ts";
 import type { PgbenchResult } from "./pgbench.ts";
 import { latencyChart } from "./chart.ts";
+import { HOT_PATH } from "./webhooks.ts";
 
 const DOCS = new URL("../../docs/", import.meta.url).pathname;
 
@@ -50,6 +51,8 @@ export interface CpuPerRequest {
   server: number;
   postgres: number;
   machine: number;
+  /** Share of the machine's cores busy over the run (1: every core, all the time). */
+  busy?: number;
 }
 
 export interface SuiteResults {
@@ -148,10 +151,21 @@ const halfOf = (r: { levels: LoadResult[] }) =>
 /** The capacity model's figures, from the measured SQL cost and the call flow's webhook count. */
 export function capacityModel(r: SuiteResults) {
   const steps = Object.values(r.sql.steps);
-  // Harmonic mean: the cost of a webhook drawn evenly from the steps.
-  const meanTps = steps.length / steps.reduce((sum, s) => sum + 1 / s.tps, 0);
+  // The longest path's webhooks, each charged the SQL seconds of its function's
+  // measured steps (their mean: the voicemail's three), or, for a function with
+  // none measured (voice-action's Dial outcome), of the costliest step.
+  const longest = r.callPaths.reduce((a, p) => (p.webhooks > a.webhooks ? p : a));
+  const costliest = Math.max(...steps.map((s) => 1 / s.tps));
+  const secondsOf = (slug: string) => {
+    const own = HOT_PATH.filter((s) => s.slug === slug && r.sql.steps[s.label])
+      .map((s) => 1 / r.sql.steps[s.label].tps);
+    return own.length ? own.reduce((a, x) => a + x, 0) / own.length : costliest;
+  };
+  const charged = Object.entries(longest.bySlug)
+    .reduce((sum, [slug, count]) => sum + count * secondsOf(slug), 0);
+  const webhooksPerCall = longest.webhooks;
+  const meanTps = webhooksPerCall / charged;
   const perCore = meanTps / r.machine.cores;
-  const webhooksPerCall = Math.max(...r.callPaths.map((p) => p.webhooks));
   const callsPerCore = (perCore * CAPACITY.callSeconds) / webhooksPerCall;
   const webhookRate = (CAPACITY.goalCalls * webhooksPerCall) / CAPACITY.callSeconds;
   const coresForGoal = webhookRate / perCore;
@@ -495,7 +509,9 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
     const cpu = d.cpu && naiveCpu
       ? ` CPU per webhook at saturation, measured: ${cpuSplit(d.cpu)}; the naive peer's: ${
         cpuSplit(naiveCpu)
-      }. With both cores busy, throughput is cores / CPU per request: ${
+      }. Throughput is cores / CPU per request when every core is busy (cores busy: ${
+        pct(d.cpu.busy ?? 0)
+      } in its run, ${pct(naiveCpu.busy ?? 0)} in the naive peer's): ${
         pct(naiveCpu.machine / d.cpu.machine)
       } of the naive peer by CPU, ${pct(got / naive.throughput)} measured. Postgres alone spends ${
         f2(d.cpu.postgres / naiveCpu.postgres)
@@ -622,18 +638,20 @@ ${levels}
 
 CPU per request over each direct saturation run, in ms (user + system time from \`/proc\`: the
 server's process; every process of this run's Postgres cluster; the whole machine, whose remainder is
-the load generator and the kernel's share of the sockets). With both cores busy, throughput is cores
-divided by the machine's CPU per request, so this table says where each target's time goes:
+the load generator, the kernel's share of the sockets, and anything else the machine ran). With
+every core busy, throughput is cores divided by the machine's CPU per request, so this table says
+where each target's time goes:
 
 ${
     table(
-      ["target", "server process", "Postgres", "rest (wrk, kernel)", "machine", "req/s"],
+      ["target", "server process", "Postgres", "rest", "machine", "cores busy", "req/s"],
       r.e2e.filter((e) => e.cpu !== undefined).map((e) => [
         e.label,
         f2(e.cpu!.server),
         f2(e.cpu!.postgres),
         f2(e.cpu!.machine - e.cpu!.server - e.cpu!.postgres),
         f2(e.cpu!.machine),
+        e.cpu!.busy === undefined ? "" : pct(e.cpu!.busy),
         n0(saturationOf(e).throughput),
       ]),
     )
@@ -690,8 +708,10 @@ more than 50, proving the harness sees lost updates.
 
 ## Memory
 
-Each hot-path webhook's function in a fresh process of its own, offered half of its own saturation
-divided by ${r.memory.length} (the ${r.memory.length} run at once and share the machine): 20 s of warm-up, then the resident size (VmRSS) at the start and at
+Each hot-path function in a fresh process (the voicemail's three webhooks share one, as deployed),
+each step offered half of its own saturation divided by ${
+    Object.keys(r.sql.steps).length
+  } (all at once: they share the machine): 20 s of warm-up, then the resident size (VmRSS) at the start and at
 the end of ${r.memorySeconds} s more.${
     r.machine.functionV8Flags?.length
       ? ` Every process ran with \`${
@@ -711,9 +731,9 @@ ${paths}
 
 - A call costs at most **${cap.webhooksPerCall} webhooks** (the longest path above; conservative: the voicemail prompt and
   agent screening webhooks do no database work, and every webhook is charged as one SQL step).
-- One webhook's SQL costs the harmonic mean of the ${Object.keys(r.sql.steps).length} steps: ${
-    n0(cap.meanTps)
-  } webhooks/s on this ${r.machine.cores}-core
+- One webhook's SQL costs, averaged over that path's webhooks, each charged its function's step as
+  measured above (the mean of the voicemail's three; voice-action, with no step of its own measured,
+  the costliest): ${n0(cap.meanTps)} webhooks/s on this ${r.machine.cores}-core
   machine, **${
     n0(cap.perCore)
   } per core** (pgbench's own CPU counted against the database: conservative).

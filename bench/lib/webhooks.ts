@@ -21,16 +21,17 @@ export interface HotPathStep {
 const hex32 = (prefix: string, n: number, salt: string) =>
   prefix + (salt + n.toString(16)).padStart(32, "0").slice(-32);
 
-/** A voicemail's recording, as Record's action and both voicemail callbacks carry it. */
+/** The recording, as Record's action and both voicemail callbacks name it. */
 const recordingFields = (i: number) => ({
   RecordingSid: hex32("RE", i, "b0"),
   RecordingUrl: `https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/${hex32("RE", i, "b0")}`,
-  RecordingDuration: "12",
 });
 
 /**
- * The hot-path webhooks the suite drives, as the real call flow sends them:
- * the call's steps, its status callbacks, and the voicemail's three webhooks.
+ * The hot-path webhooks the suite drives: the call's steps, its status
+ * callbacks, and the voicemail's three webhooks, each with the fields Twilio
+ * sends it. Every one also names the call's parties (writeSignedWebhooks),
+ * as a call's first webhook does: each is a call new to the database.
  */
 export const HOT_PATH: HotPathStep[] = [
   {
@@ -62,7 +63,7 @@ export const HOT_PATH: HotPathStep[] = [
     label: "voice-voicemail (recorded)",
     // Record's action: the caller is still on the line and hears the goodbye.
     query: "event=recorded",
-    fields: (i) => ({ CallStatus: "in-progress", ...recordingFields(i) }),
+    fields: (i) => ({ CallStatus: "in-progress", ...recordingFields(i), RecordingDuration: "12" }),
   },
   {
     slug: "voice-voicemail",
