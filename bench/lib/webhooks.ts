@@ -72,6 +72,7 @@ export const HOT_PATH: HotPathStep[] = [
     fields: (i) => ({
       CallStatus: "completed",
       ...recordingFields(i),
+      RecordingDuration: "12",
       RecordingStatus: "completed",
     }),
   },
