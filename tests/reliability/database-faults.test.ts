@@ -52,17 +52,31 @@ function hangingDatabase(): Fault {
   return {
     name: "Postgres hanging (every table locked)",
     async begin() {
-      const locked = Promise.withResolvers<void>();
-      held = sql.begin(async (tx) => {
-        const tables = await tx`select format('%I.%I', schemaname, tablename) as t
-                                  from pg_tables where schemaname = 'public'`;
-        await tx.unsafe(
-          `lock table ${tables.map((r) => r.t).join(", ")} in access exclusive mode`,
-        );
-        locked.resolve();
-        await new Promise<void>((r) => release = r);
-      }).catch((e) => locked.reject(e));
-      await locked.promise;
+      for (let attempt = 1;; attempt++) {
+        const locked = Promise.withResolvers<void>();
+        held = sql.begin(async (tx) => {
+          const tables = await tx`select format('%I.%I', schemaname, tablename) as t
+                                    from pg_tables where schemaname = 'public'`;
+          await tx.unsafe(
+            `lock table ${tables.map((r) => r.t).join(", ")} in access exclusive mode`,
+          );
+          locked.resolve();
+          await new Promise<void>((r) => release = r);
+        }).catch((e) => locked.reject(e));
+        try {
+          return await locked.promise;
+        } catch (error) {
+          // The tables are locked one by one while calls run, so a call's
+          // transaction can hold one this LOCK waits for while waiting for
+          // one it holds; Postgres may cancel this side (seen once in CI).
+          // The fault is only in place once every table is held: try again.
+          const deadlock = (error as { code?: string }).code === "40P01";
+          if (!deadlock || attempt >= 5) throw error;
+          console.error(
+            `hanging fault: deadlock while taking the locks (attempt ${attempt}), again`,
+          );
+        }
+      }
     },
     async end() {
       release();
