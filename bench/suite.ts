@@ -67,6 +67,9 @@ const COMMAND = arg("command", "deno task bench");
 const LEVELS = [0.25, 0.5, 0.75];
 /** Load before the memory run's first reading, in seconds. */
 const WARM_UP_SECONDS = 20;
+/** The memory run reads RSS this often; start and end are each the median of RSS_ENDS readings. */
+const RSS_SAMPLE_SECONDS = 5;
+const RSS_ENDS = 3;
 
 const example = parseDotenv(Deno.readTextFileSync(`${ROOT}/supabase/functions/.env.example`));
 const WORK = await Deno.makeTempDir({ prefix: "hotline-bench-" });
@@ -474,19 +477,30 @@ async function memoryRun(saturation: Record<string, number>) {
           }),
         };
       }));
-    const rss = () => new Map(slugs.map((slug) => [slug, residentMiB(fns.get(slug)!.pid)]));
     // A warm-up at the same load first (modules loaded, pool open, JIT and heap
     // grown to their working size): the start figure is of a process in service.
     await atHalf(WARM_UP_SECONDS);
-    const start = rss();
-    const results = await atHalf(MEMORY_SECONDS);
-    const end = rss();
+    // RSS every few seconds through the run. One reading can land on a
+    // garbage-collection peak (a 98 → 83 MiB "change" in one run, nothing
+    // grown), so start and end are each the median of their first and last
+    // readings; the peak shows any growth in between.
+    const samples = new Map(slugs.map((slug) => [slug, [] as number[]]));
+    const sample = () => {
+      for (const slug of slugs) samples.get(slug)!.push(residentMiB(fns.get(slug)!.pid));
+    };
+    sample();
+    const sampler = setInterval(sample, RSS_SAMPLE_SECONDS * 1000);
+    const results = await atHalf(MEMORY_SECONDS).finally(() => clearInterval(sampler));
+    sample();
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     return slugs.map((slug) => {
       const loads = results.filter((r) => r.slug === slug).map((r) => r.load);
+      const rss = samples.get(slug)!;
       return {
         fn: slug,
-        startMiB: start.get(slug)!,
-        endMiB: end.get(slug)!,
+        startMiB: median(rss.slice(0, RSS_ENDS)),
+        endMiB: median(rss.slice(-RSS_ENDS)),
+        peakMiB: Math.max(...rss),
         throughput: loads.reduce((a, l) => a + l.throughput, 0),
         errors: loads.reduce((a, l) => a + l.errors, 0),
         wrapped: loads.reduce((a, l) => a + l.wrapped, 0),

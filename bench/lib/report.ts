@@ -115,8 +115,11 @@ export interface SuiteResults {
   rateLimit: RateLimitComparison;
   memory: {
     fn: string;
+    /** Median of the run's first readings, and of its last (RSS sampled every few seconds). */
     startMiB: number;
     endMiB: number;
+    /** The highest reading of the run. */
+    peakMiB?: number;
     throughput: number;
     errors: number;
     wrapped: number;
@@ -366,7 +369,15 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
   );
 
   const memory = table(
-    ["function", "offered and achieved req/s", "RSS start MiB", "RSS end MiB", "change", "errors"],
+    [
+      "function",
+      "offered and achieved req/s",
+      "RSS start MiB",
+      "RSS end MiB",
+      "RSS peak MiB",
+      "change",
+      "errors",
+    ],
     r.memory.map((
       m,
     ) => [
@@ -374,6 +385,7 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
       n0(m.throughput),
       m.startMiB.toFixed(1),
       m.endMiB.toFixed(1),
+      m.peakMiB?.toFixed(1) ?? "",
       `${((m.endMiB / m.startMiB - 1) * 100).toFixed(1)}%`,
       m.errors,
     ]),
@@ -717,8 +729,9 @@ more than 50, proving the harness sees lost updates.
 Each hot-path function in a fresh process (the voicemail's three webhooks share one, as deployed),
 each step offered half of its own saturation divided by ${
     Object.keys(r.sql.steps).length
-  } (all at once: they share the machine): 20 s of warm-up, then the resident size (VmRSS) at the start and at
-the end of ${r.memorySeconds} s more.${
+  } (all at once: they share the machine): 20 s of warm-up, then ${r.memorySeconds} s more with the
+resident size (VmRSS) read every 5 s. Start and end are each the median of the first and of the last
+three readings (one reading can land on a garbage-collection peak); the peak is the highest reading.${
     r.machine.functionV8Flags?.length
       ? ` Every process ran with \`${
         r.machine.functionV8Flags.join(" ")
