@@ -462,24 +462,29 @@ async function memoryRun(saturation: Record<string, number>) {
   const fns = new Map<string, ServerProcess>();
   for (const slug of slugs) fns.set(slug, await startFunction(slug));
   try {
-    const atHalf = (seconds: number) =>
-      Promise.all(HOT_PATH.map(async (s, i) => {
-        const rate = saturation[s.label] / 2 / HOT_PATH.length;
-        return {
-          slug: s.slug,
-          load: await loadLevel({
-            url: `http://127.0.0.1:${fns.get(s.slug)!.port}`,
-            requestsFile: await freshWebhooks(s, Math.ceil(rate * seconds * 1.2) + 500),
-            runTag: `mem-${i}-${runCounter}`,
-            connections: 4,
-            seconds,
-            rate,
-          }),
-        };
-      }));
+    const rate = (s: HotPathStep) => saturation[s.label] / 2 / HOT_PATH.length;
+    // Every run's webhooks are signed before any load starts: signing takes
+    // seconds, and a process left idle that long shrinks its heap, which the
+    // first readings would take for the start.
+    const webhooksFor = (seconds: number) =>
+      Promise.all(HOT_PATH.map((s) => freshWebhooks(s, Math.ceil(rate(s) * seconds * 1.2) + 500)));
+    const atHalf = (seconds: number, files: string[]) =>
+      Promise.all(HOT_PATH.map(async (s, i) => ({
+        slug: s.slug,
+        load: await loadLevel({
+          url: `http://127.0.0.1:${fns.get(s.slug)!.port}`,
+          requestsFile: files[i],
+          runTag: `mem-${i}-${runCounter}`,
+          connections: 4,
+          seconds,
+          rate: rate(s),
+        }),
+      })));
+    const warmUp = await webhooksFor(WARM_UP_SECONDS);
+    const measured = await webhooksFor(MEMORY_SECONDS);
     // A warm-up at the same load first (modules loaded, pool open, JIT and heap
     // grown to their working size): the start figure is of a process in service.
-    await atHalf(WARM_UP_SECONDS);
+    await atHalf(WARM_UP_SECONDS, warmUp);
     // RSS every few seconds through the run. One reading can land on a
     // garbage-collection peak (a 98 → 83 MiB "change" in one run, nothing
     // grown), so start and end are each the median of their first and last
@@ -490,7 +495,7 @@ async function memoryRun(saturation: Record<string, number>) {
     };
     sample();
     const sampler = setInterval(sample, RSS_SAMPLE_SECONDS * 1000);
-    const results = await atHalf(MEMORY_SECONDS).finally(() => clearInterval(sampler));
+    const results = await atHalf(MEMORY_SECONDS, measured).finally(() => clearInterval(sampler));
     sample();
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     return slugs.map((slug) => {
