@@ -42,6 +42,7 @@ import { HOT_PATH, type HotPathStep, writeSignedWebhooks } from "./lib/webhooks.
 import {
   type CallPath,
   type CpuPerRequest,
+  MEMORY_SAMPLING,
   publishReport,
   type SuiteResults,
 } from "./lib/report.ts";
@@ -67,9 +68,6 @@ const COMMAND = arg("command", "deno task bench");
 const LEVELS = [0.25, 0.5, 0.75];
 /** Load before the memory run's first reading, in seconds. */
 const WARM_UP_SECONDS = 20;
-/** The memory run reads RSS this often; start and end are each the median of RSS_ENDS readings. */
-const RSS_SAMPLE_SECONDS = 5;
-const RSS_ENDS = 3;
 
 const example = parseDotenv(Deno.readTextFileSync(`${ROOT}/supabase/functions/.env.example`));
 const WORK = await Deno.makeTempDir({ prefix: "hotline-bench-" });
@@ -494,7 +492,7 @@ async function memoryRun(saturation: Record<string, number>) {
       for (const slug of slugs) samples.get(slug)!.push(residentMiB(fns.get(slug)!.pid));
     };
     sample();
-    const sampler = setInterval(sample, RSS_SAMPLE_SECONDS * 1000);
+    const sampler = setInterval(sample, MEMORY_SAMPLING.everySeconds * 1000);
     const results = await atHalf(MEMORY_SECONDS, measured).finally(() => clearInterval(sampler));
     sample();
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -503,8 +501,8 @@ async function memoryRun(saturation: Record<string, number>) {
       const rss = samples.get(slug)!;
       return {
         fn: slug,
-        startMiB: median(rss.slice(0, RSS_ENDS)),
-        endMiB: median(rss.slice(-RSS_ENDS)),
+        startMiB: median(rss.slice(0, MEMORY_SAMPLING.readingsAtEachEnd)),
+        endMiB: median(rss.slice(-MEMORY_SAMPLING.readingsAtEachEnd)),
         peakMiB: Math.max(...rss),
         throughput: loads.reduce((a, l) => a + l.throughput, 0),
         errors: loads.reduce((a, l) => a + l.errors, 0),

@@ -49,6 +49,9 @@ const ACCOUNT = "'AC00000000000000000000000000000001'";
 export const INSERT_CEILING_SCRIPT = PRELUDE +
   `insert into bench_insert_ceiling (call_sid, from_number) values (${CALL_SID}, ${FROM});\n`;
 
+/** The call row without the table's guarantees: the one row of CALL_ROW_SCRIPTS that keeps none. */
+export const BARE_CALL_ROW = "the same row, primary key only, no checks or domains";
+
 /**
  * What one call row costs, the smallest write any step makes: inserted into
  * call_logs as it stands (its indexes, CHECK constraints, domains); into
@@ -66,7 +69,7 @@ export const CALL_ROW_SCRIPTS: Record<string, string> = {
   "the same row, each one-column check as a domain (same guarantees, same indexes)": PRELUDE +
     `insert into bench_call_row_domains (call_sid, account_sid, from_number, to_number)
      values (${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}) on conflict do nothing;\n`,
-  "the same row, primary key only, no checks or domains": PRELUDE +
+  [BARE_CALL_ROW]: PRELUDE +
     `insert into bench_call_row_bare (call_sid, account_sid, from_number, to_number)
      values (${CALL_SID}, ${ACCOUNT}, ${FROM}, ${HOTLINE}) on conflict do nothing;\n`,
 };

@@ -2,7 +2,7 @@
 import type { ColdStart } from "../cold-start.bench.ts";
 import type { RateLimitComparison } from "../rate-limit.bench.ts";
 import type { LoadResult } from "./load.ts";
-import type { PgbenchResult } from "./pgbench.ts";
+import { BARE_CALL_ROW, type PgbenchResult } from "./pgbench.ts";
 import { latencyChart } from "./chart.ts";
 import { HOT_PATH } from "./webhooks.ts";
 
@@ -126,6 +126,9 @@ export interface SuiteResults {
   }[];
   memorySeconds: number;
 }
+
+/** How the memory run reads RSS: this often, start and end each the median of this many readings. */
+export const MEMORY_SAMPLING = { everySeconds: 5, readingsAtEachEnd: 3 } as const;
 
 /** Assumptions of the capacity model, stated in the report. */
 export const CAPACITY = {
@@ -542,7 +545,7 @@ export function renderReport(r: SuiteResults): { markdown: string; table: string
   const asStands = callRow[0]?.[1];
   // The best of the rows that keep every guarantee: as the table stands, or its checks as domains.
   const guarded = Math.max(
-    ...callRow.filter(([label]) => !label.includes("primary key only")).map(([, p]) => p.tps),
+    ...callRow.filter(([label]) => label !== BARE_CALL_ROW).map(([, p]) => p.tps),
   );
   const callRowSection = asStands
     ? `
@@ -730,8 +733,8 @@ Each hot-path function in a fresh process (the voicemail's three webhooks share 
 each step offered half of its own saturation divided by ${
     Object.keys(r.sql.steps).length
   } (all at once: they share the machine): 20 s of warm-up, then ${r.memorySeconds} s more with the
-resident size (VmRSS) read every 5 s. Start and end are each the median of the first and of the last
-three readings (one reading can land on a garbage-collection peak); the peak is the highest reading.${
+resident size (VmRSS) read every ${MEMORY_SAMPLING.everySeconds} s. Start and end are each the median of the first and of the last
+${MEMORY_SAMPLING.readingsAtEachEnd} readings (one reading can land on a garbage-collection peak); the peak is the highest reading.${
     r.machine.functionV8Flags?.length
       ? ` Every process ran with \`${
         r.machine.functionV8Flags.join(" ")
